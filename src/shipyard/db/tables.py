@@ -1,0 +1,114 @@
+"""Tables of the metadata store (SQLAlchemy Core). Migrations live in ``db/migrations``.
+
+Times are integer milliseconds since the epoch. A metric ``value`` of NULL means NaN
+(SQLite cannot store NaN); +/-inf are stored as such.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = sa.String(32)
+Ms = sa.BigInteger
+
+experiments = sa.Table(
+    "experiments", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", Id, nullable=False, unique=True),
+    sa.Column("experiment_id", Id, sa.ForeignKey("experiments.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_time", Ms, nullable=False),
+    sa.Column("end_time", Ms),
+    sa.Column("heartbeat_at", Ms),
+    sa.Column("error", sa.Text),
+    sa.Column("lineage", sa.Text, nullable=False, server_default="{}"),
+)
+
+params = sa.Table(
+    "params", metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+tags = sa.Table(
+    "tags", metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+metrics = sa.Table(
+    "metrics", metadata,
+    sa.Column("run_pk", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", Ms, nullable=False),
+    sa.Column("value", sa.Float(precision=53)),
+    sa.Index("ix_metrics_run_key_step", "run_pk", "key", "step"),
+)
+
+latest_metrics = sa.Table(
+    "latest_metrics", metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", Ms, nullable=False),
+    sa.Column("value", sa.Float(precision=53)),
+)
+
+artifacts = sa.Table(
+    "artifacts", metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+)
+
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", Ms, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("action", sa.String(128), nullable=False),
+    sa.Column("target", sa.String(1024), nullable=False),
+    sa.Column("payload_digest", sa.String(80), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(256), sa.ForeignKey("users.name"), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("revoked_at", Ms),
+    sa.Column("last_used_at", Ms),
+)
