@@ -7,6 +7,7 @@ busy timeout instead of failing with "database is locked" on lock upgrade.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shipyard.core.errors import BackendUnavailable, InvalidInputError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+# Text that counts as a number when a param or tag is compared with <, <=, >, >=.
+NUMERIC_TEXT = re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
 T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
@@ -55,13 +58,25 @@ def _sqlite_engine(uri: str) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA case_sensitive_like=ON")
         cur.close()
+        dbapi_conn.create_function("sy_num", 1, _as_number, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get("shipyard_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _as_number(text: object) -> float | None:
+    """SQLite function ``sy_num(text)``: the number a text spells, else NULL."""
+    if isinstance(text, int | float):
+        return float(text)
+    if not isinstance(text, str) or not NUMERIC_TEXT.match(text):
+        return None
+    return float(text)
 
 
 def get_engine(uri: str) -> Engine:
@@ -116,6 +131,13 @@ def with_retry(fn: Callable[[], T], attempts: int = 8) -> T:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite: writers queue, never deadlock)."""
     with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection (a deferred ``BEGIN`` on SQLite, so readers never block writers)."""
+    with engine.connect().execution_options(shipyard_read_only=True) as conn:
         yield conn

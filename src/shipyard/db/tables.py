@@ -1,7 +1,7 @@
 """Tables of the metadata store (SQLAlchemy Core). Migrations live in ``db/migrations``.
 
-Times are integer milliseconds since the epoch. A metric ``value`` of NULL means NaN
-(SQLite cannot store NaN); +/-inf are stored as such.
+Times are integer milliseconds since the epoch. In ``latest_metrics`` a ``value`` of
+NULL means NaN (SQLite cannot store NaN in a REAL column); +/-inf are stored as such.
 """
 
 from __future__ import annotations
@@ -56,14 +56,18 @@ tags = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
-metrics = sa.Table(
-    "metrics", metadata,
-    sa.Column("run_pk", sa.Integer, nullable=False),
+# Metric points are stored columnar: one row per (run, key, written batch) holding
+# little-endian int64 steps, int64 timestamps and float64 values (NaN and inf kept).
+metric_chunks = sa.Table(
+    "metric_chunks", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
-    sa.Column("step", sa.BigInteger, nullable=False),
-    sa.Column("timestamp", Ms, nullable=False),
-    sa.Column("value", sa.Float(precision=53)),
-    sa.Index("ix_metrics_run_key_step", "run_pk", "key", "step"),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("steps", sa.LargeBinary, nullable=False),
+    sa.Column("timestamps", sa.LargeBinary, nullable=False),
+    sa.Column("vals", sa.LargeBinary, nullable=False),
+    sa.Index("ix_metric_chunks_run_key", "run_pk", "key"),
 )
 
 latest_metrics = sa.Table(

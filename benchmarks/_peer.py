@@ -1,0 +1,94 @@
+"""Shared helpers for benchmarks that run a peer (MLflow, DVC, Feast, ...) beside Shipyard.
+
+Each peer lives in a venv of its own under ``.bench/venvs/<name>`` at the repository root
+(``.bench/`` is git-ignored), so its dependencies never touch the project venv. The venv is
+created on first use and reused afterwards; it is reinstalled only when the marker file that
+records its requirement list is missing or lists different requirements.
+
+>>> Path(REPO_ROOT, "benchmarks").is_dir()
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BENCH_DIR", "REPO_ROOT", "log", "peer_python", "run_json"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = REPO_ROOT / ".bench"
+_MARKER = ".shipyard-bench-requirements.json"
+
+
+def log(message: str) -> None:
+    """Print a progress line to stderr (stdout is kept for results)."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _venv_python(venv: Path) -> Path:
+    if os.name == "nt":  # pragma: no cover - benchmarks run on POSIX
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def peer_python(name: str, requirements: list[str]) -> Path:
+    """Return the python of the venv ``.bench/venvs/<name>``, creating it if needed.
+
+    The venv is (re)built only when its marker file, which holds ``requirements``, is
+    missing or differs; a half-built venv from an interrupted install is removed first.
+    """
+    venv = BENCH_DIR / "venvs" / name
+    python = _venv_python(venv)
+    marker = venv / _MARKER
+    wanted = json.dumps(sorted(requirements))
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    if venv.exists():
+        log(f"{name}: requirements changed or install incomplete; rebuilding {venv}")
+        shutil.rmtree(venv)
+    start = time.perf_counter()
+    log(f"{name}: creating venv {venv}")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    log(f"{name}: pip install {' '.join(requirements)} (this can take a few minutes)")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+        check=True,
+        stdout=sys.stderr,
+    )
+    marker.write_text(wanted)
+    log(f"{name}: ready in {time.perf_counter() - start:.0f} s")
+    return python
+
+
+def run_json(
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Run ``argv`` and return the JSON object printed on the last line of its stdout.
+
+    A worker reports its own failures as a JSON object (for example ``{"error": "..."}``),
+    so the object is returned whatever the exit code; stderr passes through so progress
+    shows. ``RuntimeError`` is raised only when there is no JSON object to read.
+    """
+    proc = subprocess.run(
+        argv, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd, timeout=timeout, check=False
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    try:
+        result = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        result = None
+    if not isinstance(result, dict):
+        tail = "\n".join(lines[-20:])
+        raise RuntimeError(f"{argv[0]} exited with {proc.returncode} and printed no JSON object:\n{tail}")
+    return result

@@ -1,0 +1,82 @@
+"""The root ``shipyard`` app: global options, command groups, and error handling.
+
+Every :class:`~shipyard.core.errors.ShipyardError` raised by a command is caught
+once, here, and reported by :func:`shipyard.cli.output.fail` (one line, an exit
+code per error family); only unexpected errors show a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from shipyard._version import __version__
+from shipyard.cli import CliState, audit, db, experiments, runs, server, tokens
+from shipyard.core.errors import ShipyardError
+
+
+class ShipyardGroup(TyperGroup):
+    """The root group: turns ShipyardErrors of any subcommand into clean exits."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShipyardError as exc:
+            from shipyard.cli.output import fail
+
+            fail(exc)
+
+
+app = typer.Typer(
+    cls=ShipyardGroup,
+    name="shipyard",
+    help="Shipyard: the whole life of a machine-learning model, from data to monitoring.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
+app.add_typer(db.app, name="db")
+app.command("server")(server.serve_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shipyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        str | None,
+        typer.Option("--home", metavar="PATH", help="Shipyard home folder (overrides SHIPYARD_HOME)."),
+    ] = None,
+    uri: Annotated[
+        str | None,
+        typer.Option("--uri", metavar="URI", help="Metadata backend or server URI (overrides SHIPYARD_URI)."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Shipyard: the whole life of a machine-learning model, from data to monitoring."""
+    cli_state = CliState(home=home, uri=uri)
+    ctx.obj = cli_state
+    ctx.call_on_close(cli_state.close)
+
+
+def main() -> None:
+    """Entry point of the ``shipyard`` console script."""
+    app(prog_name="shipyard")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,251 @@
+"""What the CLI prints: Rich tables, ``--json`` documents, human times, and errors.
+
+``--json`` writes one JSON document to stdout (orjson, keys sorted, indented).
+Times appear twice: ``<name>`` as an ISO-8601 UTC string (``...Z``, milliseconds)
+and ``<name>_ms`` as integer milliseconds since the epoch.
+
+Every :class:`~shipyard.core.errors.ShipyardError` becomes one red line on stderr,
+``error: <message>``, and an exit code by error family, so scripts can branch::
+
+    code  meaning
+    0     success
+    1     generic failure: any other ShipyardError; a broken audit chain
+    2     invalid input: InvalidInputError, and bad options or usage (as Click does)
+    3     not found: NotFoundError
+    4     conflict or already exists: ConflictError, AlreadyExistsError
+    5     permission or authentication: PermissionDenied, AuthenticationRequired
+    6     backend unavailable: BackendUnavailable (database, object store, server)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shipyard.core.errors import (
+    AlreadyExistsError,
+    BackendUnavailable,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDenied,
+    ShipyardError,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+
+GENERIC, INVALID_INPUT, NOT_FOUND, CONFLICT, PERMISSION, UNAVAILABLE = 1, 2, 3, 4, 5, 6
+
+EXIT_CODES: tuple[tuple[type[ShipyardError], int], ...] = (
+    (InvalidInputError, INVALID_INPUT),
+    (NotFoundError, NOT_FOUND),
+    (AlreadyExistsError, CONFLICT),
+    (ConflictError, CONFLICT),
+    (PermissionDenied, PERMISSION),
+    (BackendUnavailable, UNAVAILABLE),
+)
+
+
+def exit_code(exc: ShipyardError) -> int:
+    """The exit code of an error's family.
+
+    >>> exit_code(NotFoundError("x")), exit_code(ShipyardError("x"))
+    (3, 1)
+    """
+    for family, code in EXIT_CODES:
+        if isinstance(exc, family):
+            return code
+    return GENERIC
+
+
+def console() -> Console:
+    """A console on the current stdout (so test runners that swap it see the output)."""
+    return Console(highlight=False)
+
+
+def error(message: str, code: int) -> NoReturn:
+    """Print ``error: <message>`` in red on stderr and exit with ``code``."""
+    Console(stderr=True, highlight=False).print(
+        f"error: {message}", style="red", markup=False, soft_wrap=True
+    )
+    raise typer.Exit(code)
+
+
+def fail(exc: ShipyardError) -> NoReturn:
+    """Report a ShipyardError as one line on stderr and exit with its family's code."""
+    error(exc.message, exit_code(exc))
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout: keys sorted, NaN and infinities as null."""
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+
+
+def iso(ms: int | None) -> str | None:
+    """Milliseconds since the epoch as ISO-8601 UTC.
+
+    >>> iso(1_700_000_000_123)
+    '2023-11-14T22:13:20.123Z'
+    """
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def time_fields(name: str, ms: int | None) -> dict[str, Any]:
+    """``{name: iso, name_ms: ms}`` for a ``--json`` document.
+
+    >>> time_fields("start_time", 0)
+    {'start_time': '1970-01-01T00:00:00.000Z', 'start_time_ms': 0}
+    """
+    return {name: iso(ms), f"{name}_ms": ms}
+
+
+def human_time(ms: int | None) -> str:
+    """Local wall-clock time to the second, or ``-``."""
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def human_duration(ms: int | None) -> str:
+    """A duration in its two largest units.
+
+    >>> [human_duration(x) for x in (None, 850, 12_345, 185_000, 7_500_000, 90_000_000)]
+    ['-', '0.85s', '12.3s', '3m 05s', '2h 05m', '1d 01h']
+    """
+    if ms is None:
+        return "-"
+    seconds = max(ms, 0) / 1000
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {sec:02d}s"
+
+
+def human_size(size: int) -> str:
+    """Bytes in binary units.
+
+    >>> human_size(512), human_size(2048), human_size(5 * 1024**3)
+    ('512 B', '2.0 KiB', '5.0 GiB')
+    """
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def short_digest(digest: str, length: int = 12) -> str:
+    """``algo:hex`` cut to ``length`` hex characters.
+
+    >>> short_digest("blake3:" + "ab" * 32)
+    'blake3:abababababab'
+    """
+    algo, sep, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:length]}" if sep else digest[:length]
+
+
+def fmt_value(value: Any) -> str:
+    """A param, tag or metric value for a table cell (metrics to 6 significant digits)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def make_table(*columns: str, title: str | None = None, caption: str | None = None) -> Table:
+    """A table whose cells are added as :class:`Text` (user data is never read as markup)."""
+    table = Table(title=title, caption=caption, header_style="bold", title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def add_row(table: Table, *cells: str | Text, style: str | None = None) -> None:
+    """Add a row; plain strings are shown as they are, never read as Rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), style=style)
+
+
+def print_table(table: Table) -> None:
+    console().print(table)
+
+
+def print_mapping(title: str, values: Mapping[str, Any]) -> None:
+    """A titled two-column key/value table; nothing when empty."""
+    if not values:
+        return
+    table = make_table("key", "value", title=title)
+    for key in sorted(values):
+        add_row(table, key, fmt_value(values[key]))
+    print_table(table)
+
+
+STATUS_STYLES = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
+
+
+def status_text(status: str) -> Text:
+    """A status word in its colour (running cyan, finished green, failed red, killed yellow)."""
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def print_comparison(title: str, heads: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Rows of ``{key, values, differs}`` side by side; rows whose values differ in bold yellow."""
+    table = make_table(title, *heads, title=title.capitalize())
+    for row in rows:
+        style = "bold yellow" if row["differs"] else None
+        add_row(table, row["key"], *map(fmt_value, row["values"]), style=style)
+    print_table(table)
+
+
+def print_fields(title: str, fields: Iterable[tuple[str, str | Text]]) -> None:
+    """A titled block of ``name  value`` lines; plain strings are shown as they are (no markup)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for name, value in fields:
+        grid.add_row(name, Text(value) if isinstance(value, str) else value)
+    out = console()
+    out.print(Text(title, style="bold underline"))
+    out.print(grid)
+
+
+def summarize(value: Any, limit: int = 6) -> str:
+    """One line for a nested value: small ones in full, big lists or dicts as count + digest.
+
+    >>> summarize({"b": 1, "a": [1, 2]}), summarize(list(range(9)))
+    ('a=[1, 2] b=1', '9 items, sha256:5cfc4211e491')
+    """
+    if isinstance(value, list | tuple | dict) and len(value) > limit:
+        import hashlib
+
+        digest = hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return f"{len(value)} items, sha256:{digest[:12]}"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={summarize(v, limit)}" for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(summarize(v, limit) for v in value) + "]"
+    return fmt_value(value)
+
+
+def columns_fit(fixed: Sequence[int], width: int | None = None, per_column: int = 12) -> int:
+    """How many extra columns of ``per_column`` characters fit beside the fixed ones (at least 2)."""
+    total = console().width if width is None else width
+    return max(2, (total - sum(fixed) - 3 * len(fixed)) // per_column)

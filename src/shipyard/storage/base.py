@@ -1,0 +1,148 @@
+"""The one seam every blob backend implements: a narrow key -> bytes store.
+
+Keys are relative POSIX paths (checked by :func:`check_key`). The public methods
+here validate their arguments and handle the parts common to every backend (such
+as writing a downloaded file atomically); a backend implements the ``_``-prefixed
+primitives and translates its driver errors:
+
+* a missing key raises :class:`~shipyard.core.errors.NotFoundError`;
+* a driver, disk or network failure raises
+  :class:`~shipyard.core.errors.BackendUnavailable` (``raise ... from exc``).
+
+Writes are atomic: after a failed ``put_*`` the key holds its previous content or
+does not exist, never a partial blob.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+
+from shipyard.core.errors import BackendUnavailable, InvalidInputError
+from shipyard.storage.paths import check_artifact_path
+
+#: Suffix of in-flight temporary files; no key may end with it.
+TEMP_SUFFIX = ".shipyard-tmp"
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a normalised relative POSIX path, else raise InvalidInputError.
+
+    >>> check_key("cas/ab/cdef")
+    'cas/ab/cdef'
+    >>> check_key("a//b")
+    Traceback (most recent call last):
+    ...
+    shipyard.core.errors.InvalidInputError: blob key 'a//b' is not normalised; use 'a/b'
+    """
+    normalised = check_artifact_path(key)
+    if normalised != key:
+        raise InvalidInputError(f"blob key {key!r} is not normalised; use {normalised!r}")
+    if key.endswith(TEMP_SUFFIX):
+        raise InvalidInputError(f"blob key {key!r} ends with the reserved suffix {TEMP_SUFFIX!r}")
+    return key
+
+
+def temp_sibling(path: Path) -> Path:
+    """A fresh temporary name in the folder of ``path`` (so a rename onto ``path`` is atomic)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+
+
+class BlobStore(ABC):
+    """A key -> bytes store; see the module docstring for the error and atomicity rules."""
+
+    @classmethod
+    @abstractmethod
+    def from_uri(cls, uri: str, *, endpoint_url: str | None = None) -> BlobStore:
+        """Open the store named by ``uri`` (used by :func:`shipyard.storage.open_blob_store`)."""
+
+    @property
+    @abstractmethod
+    def uri(self) -> str:
+        """The URI that reopens this store."""
+
+    def put_file(self, key: str, local_path: Path) -> None:
+        """Store the content of the local file ``local_path`` under ``key``, atomically."""
+        local_path = Path(local_path)
+        if not local_path.is_file():
+            raise InvalidInputError(f"cannot upload {str(local_path)!r}: not an existing regular file")
+        self._put_file(check_key(key), local_path)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, atomically."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidInputError(f"put_bytes expects bytes, got {type(data).__name__}")
+        self._put_bytes(check_key(key), bytes(data))
+
+    def get_bytes(self, key: str) -> bytes:
+        """The content stored under ``key``."""
+        return self._get_bytes(check_key(key))
+
+    def get_file(self, key: str, dest: Path) -> None:
+        """Write the content under ``key`` to ``dest``: via a temporary file, so ``dest`` is never partial."""
+        key = check_key(key)
+        dest = Path(dest)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot create folder {str(dest.parent)!r}: {exc}") from exc
+        tmp = temp_sibling(dest)
+        try:
+            self._get_file(key, tmp)
+            tmp.replace(dest)
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot write {str(dest)!r}: {exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+        return self._exists(check_key(key))
+
+    def delete(self, key: str) -> None:
+        """Remove the blob under ``key``; NotFoundError if there is none."""
+        self._delete(check_key(key))
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """The keys starting with the string ``prefix`` (not only at a ``/``), in no set order."""
+        if prefix and check_artifact_path(prefix) != prefix.rstrip("/"):
+            raise InvalidInputError(f"key prefix {prefix!r} is not normalised")
+        return self._list_keys(prefix)
+
+    def size(self, key: str) -> int:
+        """The size in bytes of the blob under ``key``."""
+        return self._size(check_key(key))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    # -- what a backend implements; keys are already checked -------------------------
+
+    @abstractmethod
+    def _put_file(self, key: str, local_path: Path) -> None: ...
+
+    @abstractmethod
+    def _put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def _get_file(self, key: str, dest: Path) -> None:
+        """Download to ``dest`` (a fresh temporary path the caller renames)."""
+
+    @abstractmethod
+    def _exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def _delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def _list_keys(self, prefix: str) -> Iterator[str]: ...
+
+    @abstractmethod
+    def _size(self, key: str) -> int: ...

@@ -1,0 +1,152 @@
+"""A blob store in a local folder: each key is a file under the root.
+
+Writes go to a temporary file in the key's folder, then a rename (``os.replace``) commits it,
+so a crash never leaves a partial blob under a key. The root is created on the
+first write, not when the store is opened.
+
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     store = LocalBlobStore(Path(tmp) / "blobs")
+...     store.put_bytes("a/b.txt", b"hello")
+...     store.get_bytes("a/b.txt"), list(store.list_keys("a/"))
+(b'hello', ['a/b.txt'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
+from shipyard.storage.base import TEMP_SUFFIX, BlobStore, temp_sibling
+
+_CHUNK = 1024 * 1024
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs as files under ``root`` (a path or a ``file://`` URI); ``fsync=True`` for durability."""
+
+    def __init__(self, root: str | Path, *, fsync: bool = False) -> None:
+        text = str(root)
+        if text.startswith("file://"):
+            text = text[len("file://") :]
+        elif text.startswith("file:"):
+            text = text[len("file:") :]
+        self.root = Path(text).expanduser().absolute()
+        self.fsync = fsync
+
+    @classmethod
+    def from_uri(cls, uri: str, *, endpoint_url: str | None = None) -> LocalBlobStore:
+        """``endpoint_url`` is ignored: a folder has none."""
+        return cls(uri)
+
+    @property
+    def uri(self) -> str:
+        return self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*key.split("/"))
+
+    # -- writes ------------------------------------------------------------------
+
+    def _put_file(self, key: str, local_path: Path) -> None:
+        try:
+            with local_path.open("rb") as src:
+                self._write(key, lambda dst: shutil.copyfileobj(src, dst, _CHUNK))
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise InvalidInputError(f"cannot upload {str(local_path)!r}: no such file") from exc
+            raise BackendUnavailable(f"cannot read {str(local_path)!r}: {exc}") from exc
+
+    def _put_bytes(self, key: str, data: bytes) -> None:
+        self._write(key, lambda dst: shutil.copyfileobj(io.BytesIO(data), dst, _CHUNK))
+
+    def _write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
+        final = self._path(key)
+        tmp = temp_sibling(final)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("xb") as dst:
+                fill(dst)
+                if self.fsync:
+                    dst.flush()
+                    os.fsync(dst.fileno())
+            tmp.replace(final)
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            raise ConflictError(
+                f"cannot write blob {key!r} in {self.uri}: a key and a folder of keys share that name"
+            ) from exc
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot write blob {key!r} in {self.uri}: {exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if self.fsync:
+            self._fsync_dir(final.parent)
+
+    @staticmethod
+    def _fsync_dir(folder: Path) -> None:
+        with contextlib.suppress(OSError):  # not every OS or filesystem can fsync a folder
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _delete(self, key: str) -> None:
+        with self._reading(key):
+            self._path(key).unlink()
+
+    # -- reads -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self, key: str) -> Iterator[None]:
+        """Translate OS errors: a missing file (or a folder in its place) is a missing key."""
+        try:
+            yield
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFoundError(f"no blob {key!r} in {self.uri}") from exc
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot read blob {key!r} in {self.uri}: {exc}") from exc
+
+    def _get_bytes(self, key: str) -> bytes:
+        with self._reading(key):
+            return self._path(key).read_bytes()
+
+    def _get_file(self, key: str, dest: Path) -> None:
+        with self._reading(key), self._path(key).open("rb") as src, dest.open("xb") as dst:
+            shutil.copyfileobj(src, dst, _CHUNK)
+
+    def _exists(self, key: str) -> bool:
+        with self._reading(key):
+            return self._path(key).is_file()
+
+    def _size(self, key: str) -> int:
+        path = self._path(key)
+        with self._reading(key):
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            return path.stat().st_size
+
+    def _list_keys(self, prefix: str) -> Iterator[str]:
+        folder, _, _ = prefix.rpartition("/")
+        start = self._path(folder) if folder else self.root
+        if not start.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(start, onerror=self._raise):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in sorted(filenames):
+                if name.endswith(TEMP_SUFFIX):
+                    continue
+                key = name if rel == "." else f"{rel}/{name}"
+                if key.startswith(prefix):
+                    yield key
+
+    def _raise(self, exc: OSError) -> None:
+        raise BackendUnavailable(f"cannot list {self.uri}: {exc}") from exc

@@ -1,0 +1,263 @@
+"""Use cases of experiment tracking: validation, lineage, audit, artifacts.
+
+The service is the only door into a :class:`TrackingStore`; the SDK, the CLI and
+the server all go through it, so every rule holds in every mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard.core import names
+from shipyard.core.clock import now_ms
+from shipyard.core.errors import InvalidInputError, NotFoundError
+from shipyard.core.ids import new_id
+from shipyard.tracking.filters import parse_filter, parse_order_by
+from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
+from shipyard.tracking.store.base import MetricRow, TrackingStore
+
+if TYPE_CHECKING:
+    from shipyard.governance.service import AuditService
+    from shipyard.storage.cas import ContentStore
+
+MAX_BATCH = 100_000
+MAX_RESULTS = 50_000
+
+
+class TrackingService:
+    """Experiments, runs, params, metrics, tags and artifacts."""
+
+    def __init__(self, store: TrackingStore, *, audit: AuditService | None = None,
+                 content: ContentStore | None = None) -> None:
+        self.store = store
+        self.audit = audit
+        self.content = content
+        self._checked_keys: set[str] = set()
+
+    # -- experiments ---------------------------------------------------------------
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+        names.check_name(name, "experiment name")
+        clean = self._check_tags(tags or {})
+        experiment = self.store.create_experiment(new_id(), name, now_ms(), clean)
+        self._record("experiment.create", f"experiment:{experiment.id}", {"name": name, "tags": clean})
+        return experiment
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        found = self.store.find_experiment_by_name(names.check_name(name, "experiment name"))
+        if found is not None:
+            return found
+        try:
+            return self.create_experiment(name)
+        except Exception:  # lost a race with another process: read the winner
+            found = self.store.find_experiment_by_name(name)
+            if found is None:
+                raise
+            return found
+
+    def get_experiment(self, id_or_name: str) -> Experiment:
+        """An experiment by name, or by id when no experiment has that name."""
+        found = self.store.find_experiment_by_name(id_or_name)
+        return found if found is not None else self.store.get_experiment(id_or_name)
+
+    def list_experiments(self, limit: int = 1000, offset: int = 0) -> list[Experiment]:
+        return self.store.list_experiments(limit=_positive(limit, "limit"), offset=max(offset, 0))
+
+    # -- runs ----------------------------------------------------------------------
+    def create_run(self, experiment: str, run_name: str | None = None,
+                   tags: Mapping[str, str] | None = None,
+                   lineage: Mapping[str, Any] | None = None) -> RunRecord:
+        exp = self.get_or_create_experiment(experiment)
+        run_id = new_id()
+        name = names.check_name(run_name, "run name") if run_name is not None else f"run-{run_id[-8:]}"
+        clean = self._check_tags(tags or {})
+        run = self.store.create_run(run_id, exp.id, name, now_ms(), clean, dict(lineage or {}))
+        self._record("run.create", f"run:{run_id}", {"experiment_id": exp.id, "name": name})
+        return run
+
+    def get_run(self, run_id: str) -> RunRecord:
+        return self.store.get_run(_check_id(run_id))
+
+    def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED,
+                error: str | None = None) -> RunRecord:
+        final = _status(status)
+        if not final.is_terminal:
+            raise InvalidInputError("a run can only be ended as finished, failed or killed")
+        run = self.store.set_run_status(_check_id(run_id), final, now_ms(), error)
+        self._record(f"run.{final.value}", f"run:{run_id}", {"error": error})
+        return run
+
+    def heartbeat(self, run_id: str) -> None:
+        self.store.heartbeat(_check_id(run_id), now_ms())
+
+    def kill_stale_runs(self, stale_after_s: float) -> list[RunRecord]:
+        """Mark ``killed`` every running run whose heartbeat is older than ``stale_after_s``."""
+        cutoff = now_ms() - int(stale_after_s * 1000)
+        killed = []
+        for run in self.store.find_stale_runs(cutoff):
+            reason = f"no heartbeat since {run.heartbeat_at or run.start_time} (ms); marked killed by gc"
+            killed.append(self.end_run(run.id, RunStatus.KILLED, reason))
+        return killed
+
+    # -- params, tags, metrics -----------------------------------------------------
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        clean = {
+            names.check_key(k, "param key"): names.check_value(v, names.MAX_PARAM_VALUE_LENGTH, f"param {k!r}")
+            for k, v in params.items()
+        }
+        if clean:
+            self.store.log_params(_check_id(run_id), clean)
+            self._record("run.log_params", f"run:{run_id}", clean)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        clean = self._check_tags(tags)
+        if clean:
+            self.store.set_tags(_check_id(run_id), clean)
+            self._record("run.set_tags", f"run:{run_id}", clean)
+
+    def log_metrics(self, run_id: str, rows: Sequence[MetricRow]) -> None:
+        """Validate and append a batch of (key, value, step, timestamp) points."""
+        if not rows:
+            return
+        if len(rows) > MAX_BATCH:
+            raise InvalidInputError(f"a metric batch holds at most {MAX_BATCH} points, got {len(rows)}")
+        checked = self._checked_keys
+        clean: list[MetricRow] = []
+        for row in rows:
+            key, value, step, ts = row
+            if key not in checked:
+                names.check_key(key, "metric key")
+                checked.add(key)
+            if type(value) is not float:
+                value = _metric_value(key, value)
+            if type(step) is not int or type(ts) is not int:
+                step, ts = _int(step, f"step of {key!r}"), _int(ts, f"timestamp of {key!r}")
+            clean.append((key, value, step, ts))
+        self.store.log_metrics(_check_id(run_id), clean)
+        if self.audit is not None:
+            self._record("run.log_metrics", f"run:{run_id}", {"points": len(clean)})
+
+    def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
+        return self.store.get_metric_history(_check_id(run_id), names.check_key(key, "metric key"))
+
+    def search_runs(self, experiments: Sequence[str] | str | None = None, filter: str | None = None,
+                    order_by: str | Sequence[str] | None = None, max_results: int = 1000,
+                    offset: int = 0) -> list[RunRecord]:
+        """Runs of the named experiments (None: all) matching ``filter``, sorted by ``order_by``."""
+        if max_results < 1 or max_results > MAX_RESULTS:
+            raise InvalidInputError(f"max_results must be between 1 and {MAX_RESULTS}, got {max_results}")
+        experiment_ids = None
+        if experiments is not None:
+            wanted = [experiments] if isinstance(experiments, str) else list(experiments)
+            experiment_ids = [self.get_experiment(name).id for name in wanted]
+        return self.store.search_runs(experiment_ids, parse_filter(filter), parse_order_by(order_by),
+                                      max_results=max_results, offset=max(offset, 0))
+
+    # -- artifacts -----------------------------------------------------------------
+    def log_artifact(self, run_id: str, local_path: str | Path,
+                     artifact_path: str | None = None) -> list[Artifact]:
+        """Store a file or a folder's files by content; record logical path -> digest."""
+        from shipyard.storage.paths import check_artifact_path, walk_upload
+
+        content = self._content()
+        run_id = self.get_run(run_id).id
+        source = Path(local_path)
+        if not source.exists():
+            raise InvalidInputError(f"cannot log artifact: {source} does not exist")
+        prefix = check_artifact_path(artifact_path) if artifact_path else None
+        if source.is_dir():
+            pairs = [(f, f"{prefix}/{rel}" if prefix else rel) for f, rel in walk_upload(source)]
+        else:
+            pairs = [(source, prefix or check_artifact_path(source.name))]
+        records = []
+        for file, logical in pairs:
+            digest, size = content.put_file(file)
+            records.append(Artifact(check_artifact_path(logical), digest, size))
+        self.store.log_artifacts(run_id, records)
+        self._record("run.log_artifacts", f"run:{run_id}", [a.path for a in records])
+        return records
+
+    def list_artifacts(self, run_id: str) -> list[Artifact]:
+        return self.store.list_artifacts(_check_id(run_id))
+
+    def download_artifacts(self, run_id: str, dest: str | Path, path: str | None = None) -> list[Path]:
+        """Materialise the run's artifacts (or those under ``path``) into ``dest``, digests verified."""
+        from shipyard.storage.paths import check_artifact_path
+
+        content = self._content()
+        wanted = check_artifact_path(path) if path else None
+        chosen = [a for a in self.list_artifacts(run_id)
+                  if wanted is None or a.path == wanted or a.path.startswith(wanted + "/")]
+        if wanted is not None and not chosen:
+            raise NotFoundError(f"run {run_id} has no artifact at {wanted!r}")
+        written = []
+        for artifact in chosen:
+            target = Path(dest) / artifact.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            content.get_file(artifact.digest, target)
+            written.append(target)
+        return written
+
+    # -- internals -----------------------------------------------------------------
+    def _content(self) -> ContentStore:
+        if self.content is None:
+            raise InvalidInputError("this Shipyard workspace has no artifact store configured")
+        return self.content
+
+    def _check_tags(self, tags: Mapping[str, Any]) -> dict[str, str]:
+        return {names.check_key(k, "tag key"): names.check_value(v, names.MAX_TAG_VALUE_LENGTH, f"tag {k!r}")
+                for k, v in tags.items()}
+
+    def _record(self, action: str, target: str, payload: Any) -> None:
+        if self.audit is not None:
+            from shipyard.core.actors import current_actor
+
+            self.audit.record(current_actor(), action, target, payload)
+
+
+def _check_id(run_id: object) -> str:
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or not run_id.isalnum():
+        raise NotFoundError(f"run {run_id!r} not found: run ids are 32 hex characters")
+    return run_id
+
+
+def _status(value: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"unknown run status {value!r}; use one of {', '.join(s.value for s in RunStatus)}"
+        ) from None
+
+
+def _metric_value(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.generic) and np.issubdtype(type(value), np.number):
+                return float(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise InvalidInputError(f"metric {key!r} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)  # NaN and +/-inf are kept as such
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.integer):
+                return int(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise InvalidInputError(f"{what} must be an integer, got {value!r}")
+    return value
+
+
+def _positive(value: int, what: str) -> int:
+    if value < 1:
+        raise InvalidInputError(f"{what} must be at least 1, got {value}")
+    return value

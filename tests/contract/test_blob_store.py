@@ -1,0 +1,285 @@
+"""One contract for every blob store, run unchanged on a local folder and on S3 (moto)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
+from shipyard.storage import BlobStore, open_blob_store
+from shipyard.storage.local import LocalBlobStore
+from tests.conftest import free_port, service_missing
+
+BINARY = bytes(range(256)) * 4 + b"\x00\r\n\x1a\xff"
+MIB = 1024 * 1024
+
+#: A backend's fixture that makes its next transfers fail midway with a driver error.
+BreakTransfers = Callable[[], None]
+
+
+class BlobStoreContract:
+    """What every :class:`BlobStore` does; a backend subclasses this and gives ``store`` and
+    ``break_transfers``."""
+
+    @pytest.fixture
+    def store(self) -> BlobStore:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def break_transfers(self) -> BreakTransfers:
+        raise NotImplementedError
+
+    def test_put_get_bytes(self, store: BlobStore) -> None:
+        store.put_bytes("a/b.txt", b"hello")
+        assert store.get_bytes("a/b.txt") == b"hello"
+        assert store.size("a/b.txt") == 5
+
+    def test_put_get_file(self, store: BlobStore, tmp_path: Path) -> None:
+        (tmp_path / "src.bin").write_bytes(BINARY)
+        store.put_file("models/m1/weights.bin", tmp_path / "src.bin")
+        store.get_file("models/m1/weights.bin", tmp_path / "out" / "copy.bin")
+        assert (tmp_path / "out" / "copy.bin").read_bytes() == BINARY
+        assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "copy.bin"]
+
+    def test_binary_and_empty_content(self, store: BlobStore) -> None:
+        store.put_bytes("bin", BINARY)
+        store.put_bytes("empty", b"")
+        assert store.get_bytes("bin") == BINARY
+        assert store.get_bytes("empty") == b""
+        assert store.size("empty") == 0
+        assert store.exists("empty")
+
+    def test_exists_and_delete(self, store: BlobStore) -> None:
+        assert not store.exists("k")
+        store.put_bytes("k", b"v")
+        assert store.exists("k")
+        store.delete("k")
+        assert not store.exists("k")
+        with pytest.raises(NotFoundError):
+            store.get_bytes("k")
+
+    def test_missing_key_is_not_found(self, store: BlobStore, tmp_path: Path) -> None:
+        for call in (
+            lambda: store.get_bytes("no/such"),
+            lambda: store.get_file("no/such", tmp_path / "dest"),
+            lambda: store.size("no/such"),
+            lambda: store.delete("no/such"),
+        ):
+            with pytest.raises(NotFoundError, match="no/such"):
+                call()
+        assert not (tmp_path / "dest").exists()
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_folder_of_keys_is_not_a_key(self, store: BlobStore) -> None:
+        store.put_bytes("dir/leaf", b"x")
+        assert not store.exists("dir")
+        with pytest.raises(NotFoundError):
+            store.get_bytes("dir")
+        with pytest.raises(NotFoundError):
+            store.size("dir")
+
+    def test_overwrite_replaces_content(self, store: BlobStore, tmp_path: Path) -> None:
+        store.put_bytes("k", b"first, longer value")
+        store.put_bytes("k", b"second")
+        assert store.get_bytes("k") == b"second"
+        (tmp_path / "f").write_bytes(b"third")
+        store.put_file("k", tmp_path / "f")
+        assert store.get_bytes("k") == b"third"
+        assert list(store.list_keys()) == ["k"]
+
+    def test_list_keys_and_prefixes(self, store: BlobStore) -> None:
+        assert list(store.list_keys()) == []
+        keys = ["a.txt", "ab/c", "ab/d/e", "abc", "b/x", "cas/00/ff", "cas/01/aa"]
+        for key in keys:
+            store.put_bytes(key, key.encode())
+        assert sorted(store.list_keys()) == keys
+        assert sorted(store.list_keys("ab")) == ["ab/c", "ab/d/e", "abc"]
+        assert sorted(store.list_keys("ab/")) == ["ab/c", "ab/d/e"]
+        assert sorted(store.list_keys("ab/d")) == ["ab/d/e"]
+        assert sorted(store.list_keys("cas/0")) == ["cas/00/ff", "cas/01/aa"]
+        assert list(store.list_keys("zzz/")) == []
+        assert list(store.list_keys("zzz")) == []
+
+    def test_large_file(self, store: BlobStore, tmp_path: Path) -> None:
+        data = os.urandom(8 * MIB)
+        (tmp_path / "big").write_bytes(data)
+        store.put_file("big/blob", tmp_path / "big")
+        assert store.size("big/blob") == 8 * MIB
+        store.get_file("big/blob", tmp_path / "back")
+        assert (tmp_path / "back").read_bytes() == data
+        assert store.get_bytes("big/blob") == data
+
+    @pytest.mark.parametrize("key", ["", "/abs", "../up", "a//b", "a\\b", "x.shipyard-tmp", "%2e%2e/x"])
+    def test_bad_keys_are_invalid_input(self, store: BlobStore, key: str) -> None:
+        with pytest.raises(InvalidInputError):
+            store.put_bytes(key, b"x")
+        with pytest.raises(InvalidInputError):
+            store.get_bytes(key)
+        assert list(store.list_keys()) == []
+
+    def test_put_of_a_missing_or_non_file_source_fails_cleanly(self, store: BlobStore, tmp_path: Path) -> None:
+        with pytest.raises(InvalidInputError):
+            store.put_file("k", tmp_path / "missing")
+        with pytest.raises(InvalidInputError):
+            store.put_file("k", tmp_path)
+        assert not store.exists("k")
+
+    def test_failed_put_leaves_no_key(
+        self, store: BlobStore, break_transfers: BreakTransfers, tmp_path: Path
+    ) -> None:
+        (tmp_path / "big").write_bytes(os.urandom(3 * MIB))
+        break_transfers()
+        with pytest.raises(BackendUnavailable):
+            store.put_file("k/file", tmp_path / "big")
+        with pytest.raises(BackendUnavailable):
+            store.put_bytes("k/bytes", b"x" * MIB)
+        assert not store.exists("k/file")
+        assert not store.exists("k/bytes")
+        assert list(store.list_keys()) == []
+
+    def test_failed_overwrite_keeps_the_old_content(
+        self, store: BlobStore, break_transfers: BreakTransfers, tmp_path: Path
+    ) -> None:
+        store.put_bytes("k", b"old")
+        (tmp_path / "new").write_bytes(os.urandom(2 * MIB))
+        break_transfers()
+        with pytest.raises(BackendUnavailable):
+            store.put_file("k", tmp_path / "new")
+        assert store.get_bytes("k") == b"old"
+        assert list(store.list_keys()) == ["k"]
+
+    def test_reopens_from_its_uri(self, store: BlobStore) -> None:
+        store.put_bytes("k", b"v")
+        endpoint = getattr(store, "endpoint_url", None)
+        again = open_blob_store(store.uri, endpoint_url=endpoint)
+        assert type(again) is type(store)
+        assert again.uri == store.uri
+        assert again.get_bytes("k") == b"v"
+
+
+# -- local folder ------------------------------------------------------------------
+
+
+class TestLocalBlobStore(BlobStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> BlobStore:
+        return LocalBlobStore(tmp_path / "store" / "root")
+
+    @pytest.fixture
+    def break_transfers(self, monkeypatch: pytest.MonkeyPatch) -> BreakTransfers:
+        """Copies write a first chunk, then the disk is full."""
+
+        def half_then_fail(src: Any, dst: Any, length: int = 0) -> None:
+            chunk = src.read(1024)
+            dst.write(chunk)
+            raise OSError(28, "No space left on device")
+
+        return lambda: monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
+
+    def test_root_is_created_on_first_write_only(self, tmp_path: Path) -> None:
+        store = LocalBlobStore(tmp_path / "later")
+        assert not (tmp_path / "later").exists()
+        assert list(store.list_keys()) == []
+        assert not store.exists("k")
+        assert not (tmp_path / "later").exists()
+        store.put_bytes("k", b"v")
+        assert (tmp_path / "later" / "k").read_bytes() == b"v"
+
+    def test_file_uri_bare_path_and_fsync(self, tmp_path: Path) -> None:
+        by_uri = open_blob_store((tmp_path / "s").as_uri())
+        by_path = open_blob_store(str(tmp_path / "s"))
+        assert isinstance(by_uri, LocalBlobStore)
+        assert by_uri.uri == by_path.uri == (tmp_path / "s").as_uri()
+        durable = LocalBlobStore(tmp_path / "s", fsync=True)
+        durable.put_bytes("a/b", b"x")
+        assert by_path.get_bytes("a/b") == b"x"
+
+
+def test_unknown_scheme_lists_known_ones() -> None:
+    with pytest.raises(InvalidInputError, match="known schemes: file, s3"):
+        open_blob_store("gs://bucket/prefix")
+
+
+# -- S3 on a moto server started here ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    try:
+        import s3fs  # noqa: F401
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        service_missing("S3 (moto)", f"moto[server] or s3fs is not installed: {exc}")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dummy credentials, no proxy, no user AWS config."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.mark.s3
+class TestS3BlobStore(BlobStoreContract):
+    @pytest.fixture
+    def store(self, moto_endpoint: str, s3_env: None) -> BlobStore:
+        import boto3
+
+        bucket = f"test-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+        return open_blob_store(f"s3://{bucket}/some/prefix", endpoint_url=moto_endpoint)
+
+    @pytest.fixture
+    def break_transfers(self, store: BlobStore, monkeypatch: pytest.MonkeyPatch) -> BreakTransfers:
+        """Every upload call to S3 loses its connection."""
+        fs: Any = store._fs  # type: ignore[attr-defined]
+        real_call = fs._call_s3
+
+        async def flaky_call(method: str, *args: Any, **kwargs: Any) -> Any:
+            if method in {"put_object", "upload_part", "complete_multipart_upload"}:
+                raise ConnectionResetError(104, "Connection reset by peer")
+            return await real_call(method, *args, **kwargs)
+
+        return lambda: monkeypatch.setattr(fs, "_call_s3", flaky_call)
+
+    def test_prefix_isolates_stores(self, store: BlobStore, moto_endpoint: str) -> None:
+        store.put_bytes("k", b"inside")
+        bucket = store.uri.removeprefix("s3://").split("/")[0]
+        outer = open_blob_store(f"s3://{bucket}", endpoint_url=moto_endpoint)
+        sibling = open_blob_store(f"s3://{bucket}/some/other", endpoint_url=moto_endpoint)
+        assert list(outer.list_keys()) == ["some/prefix/k"]
+        assert list(sibling.list_keys()) == []
+        assert not sibling.exists("k")
+
+    def test_unreachable_endpoint_is_backend_unavailable(
+        self, s3_env: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import s3fs
+
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no botocore retries
+        monkeypatch.setattr(s3fs.S3FileSystem, "retries", 1)  # nor s3fs ones
+        dead = open_blob_store("s3://bucket/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
+        with pytest.raises(BackendUnavailable, match="127.0.0.1"):
+            dead.put_bytes("k", b"v")
