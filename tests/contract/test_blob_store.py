@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,7 +125,9 @@ class BlobStoreContract:
             store.get_bytes(key)
         assert list(store.list_keys()) == []
 
-    def test_put_of_a_missing_or_non_file_source_fails_cleanly(self, store: BlobStore, tmp_path: Path) -> None:
+    def test_put_of_a_missing_or_non_file_source_fails_cleanly(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
         with pytest.raises(InvalidInputError):
             store.put_file("k", tmp_path / "missing")
         with pytest.raises(InvalidInputError):
@@ -281,5 +285,18 @@ class TestS3BlobStore(BlobStoreContract):
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no botocore retries
         monkeypatch.setattr(s3fs.S3FileSystem, "retries", 1)  # nor s3fs ones
         dead = open_blob_store("s3://bucket/x", endpoint_url=f"http://127.0.0.1:{free_port()}")
-        with pytest.raises(BackendUnavailable, match="127.0.0.1"):
+        with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1"):
             dead.put_bytes("k", b"v")
+
+
+def test_s3_without_the_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "s3fs", None)  # what an absent package looks like to import
+    with pytest.raises(InvalidInputError, match=r"pip install 'shipyard\[s3\]'"):
+        open_blob_store("s3://bucket/prefix")
+
+
+def test_importing_storage_loads_no_backend_driver() -> None:
+    drivers = ("s3fs", "fsspec", "boto3", "botocore", "blake3")
+    code = f"import sys, shipyard.storage; print(sorted(m for m in {drivers!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -21,7 +20,7 @@ from shipyard.core.errors import ShipyardError
 class ShipyardGroup(TyperGroup):
     """The root group: turns ShipyardErrors of any subcommand into clean exits."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ShipyardError as exc:

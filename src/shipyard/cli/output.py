@@ -25,7 +25,8 @@ from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
-from rich.console import Console
+from rich import box
+from rich.console import Console, OverflowMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -171,11 +172,21 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def make_table(*columns: str, title: str | None = None, caption: str | None = None) -> Table:
-    """A table whose cells are added as :class:`Text` (user data is never read as markup)."""
-    table = Table(title=title, caption=caption, header_style="bold", title_justify="left")
+def make_table(
+    *columns: str,
+    title: str | None = None,
+    caption: str | None = None,
+    widths: Mapping[str, int] | None = None,
+) -> Table:
+    """A table whose long cells fold onto more lines; with ``widths``, every cell stays on one line
+    (cut with an ellipsis) and the named columns keep at least that many characters."""
+    overflow: OverflowMethod = "fold" if widths is None else "ellipsis"
+    table = Table(
+        title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left"
+    )
     for column in columns:
-        table.add_column(column, overflow="fold")
+        minimum = None if widths is None else widths.get(column)
+        table.add_column(column, overflow=overflow, no_wrap=widths is not None, min_width=minimum)
     return table
 
 
@@ -246,6 +257,6 @@ def summarize(value: Any, limit: int = 6) -> str:
 
 
 def columns_fit(fixed: Sequence[int], width: int | None = None, per_column: int = 12) -> int:
-    """How many extra columns of ``per_column`` characters fit beside the fixed ones (at least 2)."""
+    """How many extra columns of ``per_column`` characters fit beside the fixed ones (at least 1)."""
     total = console().width if width is None else width
-    return max(2, (total - sum(fixed) - 3 * len(fixed)) // per_column)
+    return max(1, (total - sum(fixed) - 3 * len(fixed)) // (per_column + 3))

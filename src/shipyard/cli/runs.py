@@ -42,10 +42,13 @@ app = typer.Typer(help="Runs: list, inspect, compare and clean up training runs.
 
 ENTITIES = ("params", "metrics", "tags")
 MIN_REF = 4
-FIXED_WIDTHS = (8, 14, 12, 8, 19, 8)
+FIXED_WIDTHS = {"id": 8, "name": 12, "experiment": 10, "status": 8, "start": 19, "duration": 7}
 MAX_SCAN = 50_000
-
-
+EXP_HELP = "Only runs of this experiment (repeatable)."
+FILTER_HELP = "Filter, e.g. \"metrics.auc > 0.9 and params.model = 'rf'\"."
+ORDER_HELP = "Sort key, e.g. 'metrics.auc desc' (repeatable)."
+COLUMNS_HELP = "Columns to show, e.g. metrics.auc,params.lr (default: some of each)."
+OLDER_HELP = "Stale after this many seconds without a heartbeat [default: SHIPYARD_STALE_AFTER_S]."
 LINEAGE_FIRST = ("git", "python", "host", "user", "command", "packages")
 
 
@@ -131,57 +134,38 @@ def cell(run: RunRecord, column: str) -> str:
 def list_command(
     ctx: typer.Context,
     experiment: Annotated[
-        list[str] | None,
-        typer.Option("--experiment", "-e", metavar="NAME", help="Only runs of this experiment (repeatable)."),
+        list[str] | None, typer.Option("--experiment", "-e", metavar="NAME", help=EXP_HELP)
     ] = None,
-    filter: Annotated[
-        str | None,
-        typer.Option(
-            "--filter", "-f", metavar="EXPR", help="e.g. \"metrics.auc > 0.9 and params.model = 'rf'\""
-        ),
-    ] = None,
+    filter: Annotated[str | None, typer.Option("--filter", "-f", metavar="EXPR", help=FILTER_HELP)] = None,
     order_by: Annotated[
-        list[str] | None,
-        typer.Option("--order-by", "-o", metavar="SPEC", help="e.g. 'metrics.auc desc' (repeatable)."),
+        list[str] | None, typer.Option("--order-by", "-o", metavar="SPEC", help=ORDER_HELP)
     ] = None,
-    max_results: Annotated[
-        int, typer.Option("--max-results", "-n", min=1, help="At most this many runs.")
-    ] = 100,
+    max_results: Annotated[int, typer.Option("--max-results", "-n", min=1, help="At most N runs.")] = 100,
     columns: Annotated[
-        list[str] | None,
-        typer.Option("--columns", "-c", metavar="COLS", help="Extra columns, e.g. metrics.auc,params.lr"),
+        list[str] | None, typer.Option("--columns", "-c", metavar="COLS", help=COLUMNS_HELP)
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List runs, newest first unless --order-by says otherwise."""
     from shipyard.cli.experiments import all_experiments
+    from shipyard.cli.output import columns_fit
 
     chosen = parse_columns(columns or [])
     tracking = state(ctx).workspace.tracking
-    runs = tracking.search_runs(
-        experiments=experiment or None, filter=filter, order_by=order_by or None, max_results=max_results
-    )
+    exps, order = experiment or None, order_by or None
+    runs = tracking.search_runs(experiments=exps, filter=filter, order_by=order, max_results=max_results)
     names = {e.id: e.name for e in all_experiments(tracking)}
     if as_json:
         print_json([run_json(r, names.get(r.experiment_id)) for r in runs])
         return
-    from shipyard.cli.output import columns_fit
-
-    extra, hidden = (chosen, 0) if chosen else default_columns(runs, columns_fit(FIXED_WIDTHS))
+    extra, hidden = (chosen, 0) if chosen else default_columns(runs, columns_fit(list(FIXED_WIDTHS.values())))
     caption = f"{len(runs)} run(s)" + (f"; {hidden} more column(s): choose with --columns" if hidden else "")
-    table = make_table("id", "name", "experiment", "status", "start", "duration", *extra, caption=caption)
+    widths = {k: FIXED_WIDTHS[k] for k in ("id", "status", "start", "duration")}
+    table = make_table(*FIXED_WIDTHS, *extra, caption=caption, widths=widths)
     for r in runs:
-        exp = names.get(r.experiment_id, r.experiment_id)
-        add_row(
-            table,
-            short_id(r.id),
-            r.name,
-            exp,
-            status_text(r.status.value),
-            human_time(r.start_time),
-            human_duration(duration_ms(r)),
-            *(cell(r, c) for c in extra),
-        )
+        head = (short_id(r.id), r.name, names.get(r.experiment_id, r.experiment_id), status_text(r.status))
+        times = (human_time(r.start_time), human_duration(duration_ms(r)))
+        add_row(table, *head, *times, *(cell(r, c) for c in extra))
     print_table(table)
 
 
@@ -222,15 +206,10 @@ def lineage_fields(lineage: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def print_run(doc: dict[str, Any], stale_after_s: float) -> None:
-    fields: list[tuple[str, str | Text]] = [
-        ("id", doc["id"]),
-        ("name", doc["name"]),
-        ("experiment", str(doc["experiment"])),
-        ("status", status_text(doc["status"])),
-        ("start", human_time(doc["start_time_ms"])),
-        ("end", human_time(doc["end_time_ms"])),
-        ("duration", human_duration(doc["duration_ms"])),
-    ]
+    fields: list[tuple[str, str | Text]] = [("id", doc["id"]), ("name", doc["name"])]
+    fields += [("experiment", str(doc["experiment"])), ("status", status_text(doc["status"]))]
+    fields += [("start", human_time(doc["start_time_ms"])), ("end", human_time(doc["end_time_ms"]))]
+    fields.append(("duration", human_duration(doc["duration_ms"])))
     if doc["status"] == "running":
         fields.append(("heartbeat", heartbeat_text(doc, stale_after_s)))
     if doc["error"]:
@@ -261,9 +240,7 @@ def compare_rows(runs: list[RunRecord], entity: str) -> list[dict[str, Any]]:
 @app.command("compare")
 def compare_command(
     ctx: typer.Context,
-    runs: Annotated[
-        list[str], typer.Argument(metavar="RUN RUN...", help="Two or more runs (ids or unique parts).")
-    ],
+    runs: Annotated[list[str], typer.Argument(metavar="RUN RUN...", help="Two or more run ids.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Params and latest metrics of runs side by side; differing rows highlighted."""
@@ -271,17 +248,16 @@ def compare_command(
         raise InvalidInputError("compare needs at least two runs")
     tracking = state(ctx).workspace.tracking
     records = [resolve_run(tracking, ref) for ref in runs]
-    doc = {
-        "runs": [{"id": r.id, "short_id": short_id(r.id), "name": r.name} for r in records],
-        "params": compare_rows(records, "params"),
-        "metrics": compare_rows(records, "metrics"),
+    doc: dict[str, Any] = {
+        "runs": [{"id": r.id, "short_id": short_id(r.id), "name": r.name} for r in records]
     }
+    doc.update(params=compare_rows(records, "params"), metrics=compare_rows(records, "metrics"))
     if as_json:
         print_json(doc)
         return
-    heads = [f"{short_id(r.id)}\n{r.name}" for r in records]
-    print_comparison("params", heads, doc["params"])
-    print_comparison("metrics", heads, doc["metrics"])
+    titles = [f"{short_id(r.id)}\n{r.name}" for r in records]
+    print_comparison("params", titles, doc["params"])
+    print_comparison("metrics", titles, doc["metrics"])
 
 
 # -- gc ---------------------------------------------------------------------------------
@@ -289,15 +265,7 @@ def compare_command(
 def gc_command(
     ctx: typer.Context,
     stale: Annotated[bool, typer.Option("--stale", help="Mark stale running runs killed.")] = False,
-    older_than: Annotated[
-        float | None,
-        typer.Option(
-            "--older-than",
-            min=0,
-            metavar="SECONDS",
-            help="Stale after this long without a heartbeat [default: SHIPYARD_STALE_AFTER_S]",
-        ),
-    ] = None,
+    older_than: Annotated[float | None, typer.Option(min=0, metavar="SECONDS", help=OLDER_HELP)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be marked.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -312,23 +280,13 @@ def gc_command(
         found = [r for r in running if is_stale(r, limit)]
     else:
         found = tracking.kill_stale_runs(limit)
+    docs = [run_json(r, experiment_name(tracking, r.experiment_id)) for r in found]
     if as_json:
-        print_json(
-            {
-                "dry_run": dry_run,
-                "older_than_s": limit,
-                "runs": [run_json(r, experiment_name(tracking, r.experiment_id)) for r in found],
-            }
-        )
+        print_json({"dry_run": dry_run, "older_than_s": limit, "runs": docs})
         return
     verb = "would mark killed" if dry_run else "marked killed"
     table = make_table("id", "name", "experiment", "last heartbeat", caption=f"{len(found)} run(s) {verb}")
-    for r in found:
-        add_row(
-            table,
-            short_id(r.id),
-            r.name,
-            experiment_name(tracking, r.experiment_id),
-            human_time(r.heartbeat_at or r.start_time),
-        )
+    for d in docs:
+        last = human_time(d["heartbeat_at_ms"] or d["start_time_ms"])
+        add_row(table, d["short_id"], d["name"], d["experiment"], last)
     print_table(table)

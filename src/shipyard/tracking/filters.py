@@ -318,7 +318,7 @@ class _Parser:
             value: float = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
         except ValueError:
             self.fail(token, "number has too many digits")
-        if not math.isfinite(value) or abs(value) >= 2**63:
+        if not math.isfinite(value) or (isinstance(value, int) and abs(value) >= 2**63):
             self.fail(token, "number out of range")
         return value
 

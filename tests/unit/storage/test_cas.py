@@ -46,7 +46,9 @@ def test_digest_file_errors(tmp_path: Path) -> None:
         digest_file(tmp_path)
 
 
-@pytest.mark.parametrize("bad", ["", "blake3:", "sha256:" + "0" * 64, "blake3:" + "A" * 64, "blake3:" + "0" * 63])
+@pytest.mark.parametrize(
+    "bad", ["", "blake3:", "sha256:" + "0" * 64, "blake3:" + "A" * 64, "blake3:" + "0" * 63]
+)
 def test_check_digest_rejects_bad_spellings(bad: str) -> None:
     with pytest.raises(InvalidInputError, match="invalid digest"):
         check_digest(bad)
@@ -63,7 +65,9 @@ def test_same_content_is_stored_once(cas: ContentStore, blobs: LocalBlobStore, t
     assert list(cas.iter_digests()) == [first[0]]
 
 
-def test_existing_blob_is_not_uploaded_again(cas: ContentStore, blobs: LocalBlobStore, tmp_path: Path) -> None:
+def test_existing_blob_is_not_uploaded_again(
+    cas: ContentStore, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
     digest = cas.put_bytes(b"payload")
     mtime = (blobs.root / cas.key_for(digest)).stat().st_mtime_ns
     (tmp_path / "f").write_bytes(b"payload")
@@ -93,7 +97,9 @@ def _corrupt(cas: ContentStore, blobs: LocalBlobStore, digest: str, data: bytes)
 def test_corrupt_blob_is_detected_on_read(cas: ContentStore, blobs: LocalBlobStore) -> None:
     digest = cas.put_bytes(b"the real thing")
     _corrupt(cas, blobs, digest, b"the fake thing")
-    with pytest.raises(BackendUnavailable, match=r"is corrupt: expected blake3:[0-9a-f]{64}, got blake3:") as info:
+    with pytest.raises(
+        BackendUnavailable, match=r"is corrupt: expected blake3:[0-9a-f]{64}, got blake3:"
+    ) as info:
         cas.get_bytes(digest)
     assert info.value.details == {"expected": digest, "actual": digest_bytes(b"the fake thing")}
 

@@ -143,7 +143,7 @@ def test_walk_upload_rejects_a_symlink_leading_outside(tmp_path: Path, target: s
     elif target == "dir":
         (root / "leak").symlink_to(secret, target_is_directory=True)
     else:
-        (root / "sub" / "leak").symlink_to(os.path.join("..", "..", "secret", "key"))
+        (root / "sub" / "leak").symlink_to(Path("..", "..", "secret", "key"))
     with pytest.raises(InvalidInputError, match="outside the folder being uploaded"):
         walk_upload(root)
 

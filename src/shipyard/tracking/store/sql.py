@@ -108,7 +108,7 @@ class SqlTrackingStore(TrackingStore):
                 raise NotFoundError(f"experiment {experiment_id!r} not found")
             pk = conn.execute(t.runs.insert().values(
                 id=run_id, experiment_id=experiment_id, name=name, status=RunStatus.RUNNING.value,
-                start_time=start_time, heartbeat_at=start_time,
+                start_time=start_time,
                 lineage=orjson.dumps(dict(lineage or {}), default=str).decode(),
             ).returning(t.runs.c.pk)).scalar_one()
             if tags:

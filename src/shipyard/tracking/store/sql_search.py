@@ -86,9 +86,9 @@ def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[b
     if op == ">=":
         return column >= value
     if op == "like":
-        return column.like(value)
+        return column.like(value, escape="\\")
     if op == "ilike":
-        return sa.func.lower(column).like(sa.func.lower(value))
+        return sa.func.lower(column).like(sa.func.lower(value), escape="\\")
     if op == "in":
         return column.in_(list(value))
     if op == "not in":

@@ -1,0 +1,1 @@
+"""One router per resource; every route lives under ``/api/v1``."""
