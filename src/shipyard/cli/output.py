@@ -66,9 +66,18 @@ def exit_code(exc: ShipyardError) -> int:
     return GENERIC
 
 
+PIPE_WIDTH = 200
+
+
 def console() -> Console:
-    """A console on the current stdout (so test runners that swap it see the output)."""
-    return Console(highlight=False)
+    """A console on the current stdout (so test runners that swap it see the output).
+
+    Piped output is not cut to 80 columns: tables get up to ``PIPE_WIDTH`` characters.
+    """
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, PIPE_WIDTH)
+    return out
 
 
 def error(message: str, code: int) -> NoReturn:
@@ -110,10 +119,10 @@ def time_fields(name: str, ms: int | None) -> dict[str, Any]:
 
 
 def human_time(ms: int | None) -> str:
-    """Local wall-clock time to the second, or ``-``."""
+    """Local wall-clock time to the minute, or ``-``."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def human_duration(ms: int | None) -> str:
@@ -172,18 +181,12 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def make_table(
-    *columns: str,
-    title: str | None = None,
-    caption: str | None = None,
-    widths: Mapping[str, int] | None = None,
-) -> Table:
+def make_table(*columns: str, caption: str | None = None, widths: Mapping[str, int] | None = None) -> Table:
     """A table whose long cells fold onto more lines; with ``widths``, every cell stays on one line
     (cut with an ellipsis) and the named columns keep at least that many characters."""
     overflow: OverflowMethod = "fold" if widths is None else "ellipsis"
-    table = Table(
-        title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left"
-    )
+    table = Table(caption=caption, box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    table.collapse_padding = True
     for column in columns:
         minimum = None if widths is None else widths.get(column)
         table.add_column(column, overflow=overflow, no_wrap=widths is not None, min_width=minimum)
@@ -195,18 +198,22 @@ def add_row(table: Table, *cells: str | Text, style: str | None = None) -> None:
     table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), style=style)
 
 
-def print_table(table: Table) -> None:
-    console().print(table)
+def print_table(table: Table, heading: str | None = None) -> None:
+    """Print a table, under a bold heading when given."""
+    out = console()
+    if heading:
+        out.print(Text(heading, style="bold underline"))
+    out.print(table)
 
 
 def print_mapping(title: str, values: Mapping[str, Any]) -> None:
     """A titled two-column key/value table; nothing when empty."""
     if not values:
         return
-    table = make_table("key", "value", title=title)
+    table = make_table("key", "value")
     for key in sorted(values):
         add_row(table, key, fmt_value(values[key]))
-    print_table(table)
+    print_table(table, title)
 
 
 STATUS_STYLES = {"running": "cyan", "finished": "green", "failed": "red", "killed": "yellow"}
@@ -219,11 +226,11 @@ def status_text(status: str) -> Text:
 
 def print_comparison(title: str, heads: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """Rows of ``{key, values, differs}`` side by side; rows whose values differ in bold yellow."""
-    table = make_table(title, *heads, title=title.capitalize())
+    table = make_table(title, *heads)
     for row in rows:
         style = "bold yellow" if row["differs"] else None
         add_row(table, row["key"], *map(fmt_value, row["values"]), style=style)
-    print_table(table)
+    print_table(table, title.capitalize())
 
 
 def print_fields(title: str, fields: Iterable[tuple[str, str | Text]]) -> None:
@@ -248,7 +255,7 @@ def summarize(value: Any, limit: int = 6) -> str:
         import hashlib
 
         digest = hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        return f"{len(value)} items, sha256:{digest[:12]}"
+        return f"{len(value)} item{'' if len(value) == 1 else 's'}, sha256:{digest[:12]}"
     if isinstance(value, dict):
         return " ".join(f"{k}={summarize(v, limit)}" for k, v in sorted(value.items()))
     if isinstance(value, list | tuple):
@@ -256,7 +263,7 @@ def summarize(value: Any, limit: int = 6) -> str:
     return fmt_value(value)
 
 
-def columns_fit(fixed: Sequence[int], width: int | None = None, per_column: int = 12) -> int:
+def columns_fit(fixed: Sequence[int], width: int | None = None, per_column: int = 10) -> int:
     """How many extra columns of ``per_column`` characters fit beside the fixed ones (at least 1)."""
     total = console().width if width is None else width
-    return max(1, (total - sum(fixed) - 3 * len(fixed)) // (per_column + 3))
+    return max(1, (total - sum(fixed) - 2 * len(fixed) - 2) // (per_column + 2))

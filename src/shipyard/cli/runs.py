@@ -42,7 +42,7 @@ app = typer.Typer(help="Runs: list, inspect, compare and clean up training runs.
 
 ENTITIES = ("params", "metrics", "tags")
 MIN_REF = 4
-FIXED_WIDTHS = {"id": 8, "name": 12, "experiment": 10, "status": 8, "start": 19, "duration": 7}
+FIXED_WIDTHS = {"id": 8, "name": 12, "experiment": 10, "status": 8, "start": 16, "duration": 8}
 MAX_SCAN = 50_000
 EXP_HELP = "Only runs of this experiment (repeatable)."
 FILTER_HELP = "Filter, e.g. \"metrics.auc > 0.9 and params.model = 'rf'\"."
@@ -161,6 +161,7 @@ def list_command(
     extra, hidden = (chosen, 0) if chosen else default_columns(runs, columns_fit(list(FIXED_WIDTHS.values())))
     caption = f"{len(runs)} run(s)" + (f"; {hidden} more column(s): choose with --columns" if hidden else "")
     widths = {k: FIXED_WIDTHS[k] for k in ("id", "status", "start", "duration")}
+    widths.update({c: min(len(c), 14) for c in extra})
     table = make_table(*FIXED_WIDTHS, *extra, caption=caption, widths=widths)
     for r in runs:
         head = (short_id(r.id), r.name, names.get(r.experiment_id, r.experiment_id), status_text(r.status))
@@ -221,10 +222,10 @@ def print_run(doc: dict[str, Any], stale_after_s: float) -> None:
     print_mapping("Tags", doc["tags"])
     print_mapping("Metrics (latest)", doc["metrics"])
     if doc["artifacts"]:
-        table = make_table("path", "size", "digest", title="Artifacts")
+        table = make_table("path", "size", "digest")
         for a in doc["artifacts"]:
             add_row(table, a["path"], human_size(a["size"]), short_digest(a["digest"]))
-        print_table(table)
+        print_table(table, "Artifacts")
 
 
 # -- compare ----------------------------------------------------------------------------

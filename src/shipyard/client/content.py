@@ -9,7 +9,6 @@ renamed onto the destination only when the digest matches.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +70,7 @@ class RestContentStore:
                     hasher.update(chunk)
                     out.write(chunk)
             _verify(digest, PREFIX + hasher.hexdigest())
-            os.replace(tmp, dest)
+            tmp.replace(dest)
         except OSError as exc:
             raise BackendUnavailable(f"cannot write {str(dest)!r}: {exc}") from exc
         finally:

@@ -31,8 +31,14 @@ from shipyard.core.errors import (
 RETRIES = 2
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _BY_STATUS: dict[int, type[ShipyardError]] = {
-    400: InvalidInputError, 401: AuthenticationRequired, 403: PermissionDenied, 404: NotFoundError,
-    409: ConflictError, 502: BackendUnavailable, 503: BackendUnavailable, 504: BackendUnavailable,
+    400: InvalidInputError,
+    401: AuthenticationRequired,
+    403: PermissionDenied,
+    404: NotFoundError,
+    409: ConflictError,
+    502: BackendUnavailable,
+    503: BackendUnavailable,
+    504: BackendUnavailable,
 }
 
 Params = Mapping[str, str | int | float | bool | None]
@@ -48,8 +54,15 @@ class HttpClient:
             headers["Authorization"] = f"Bearer {token}"
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Params | None = None,
-                content: bytes | Iterable[bytes] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Params | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+    ) -> Any:
         """Send one request; the decoded JSON answer (None when empty), or the server's error."""
         headers = {}
         if json is not None:
@@ -90,14 +103,21 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
-    def _send(self, method: str, path: str, *, params: Params | None = None,
-              content: bytes | Iterable[bytes] | None = None,
-              headers: dict[str, str] | None = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         attempts = 1 + (RETRIES if method in _IDEMPOTENT else 0)
         for attempt in range(attempts):
             try:
-                return self._client.request(method, path, params=_clean(params), content=content,
-                                            headers=headers)
+                return self._client.request(
+                    method, path, params=_clean(params), content=content, headers=headers
+                )
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:
                     raise self._unavailable(exc) from exc
@@ -122,8 +142,10 @@ def raise_for_error(response: httpx.Response) -> None:
         raise error_from_dict(body)
     cls = _BY_STATUS.get(response.status_code, ShipyardError)
     text = response.text[:200] if response.content else response.reason_phrase
-    raise cls(f"Shipyard server answered {response.status_code} to {response.request.method} "
-              f"{response.request.url.path}: {text}")
+    raise cls(
+        f"Shipyard server answered {response.status_code} to {response.request.method} "
+        f"{response.request.url.path}: {text}"
+    )
 
 
 def _chunks(response: httpx.Response, client: HttpClient) -> Iterator[bytes]:

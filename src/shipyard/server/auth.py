@@ -25,7 +25,7 @@ ANONYMOUS = "anonymous"
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_workspace(request: Request) -> Workspace:
+async def get_workspace(request: Request) -> Workspace:
     """The workspace the app was built with."""
     workspace: Workspace = request.app.state.workspace
     return workspace
@@ -49,7 +49,7 @@ def require(role: Role | None = None) -> Callable[[Request], Awaitable[Token | N
     """A dependency that authenticates the request and checks ``role`` (None: by HTTP method)."""
 
     async def check(request: Request) -> Token | None:
-        workspace = get_workspace(request)
+        workspace: Workspace = request.app.state.workspace
         secret = bearer_secret(request)
         if secret is None and not request.app.state.require_auth:
             set_actor(ANONYMOUS)

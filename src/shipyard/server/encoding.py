@@ -48,9 +48,9 @@ def run_json(run: RunRecord) -> dict[str, Any]:
 
 
 def history_json(history: MetricHistory) -> dict[str, Any]:
-    values = history.values
-    if not all(math.isfinite(v) for v in values):
-        values = [float_json(v) for v in values]
+    values: list[float] | list[float | str] = history.values
+    if not all(math.isfinite(v) for v in history.values):
+        values = [float_json(v) for v in history.values]
     return {"key": history.key, "steps": history.steps, "values": values, "timestamps": history.timestamps}
 
 

@@ -74,8 +74,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         message = f"method {request.method} is not allowed on {request.url.path}; see /docs for the API"
         return json_response(error_body(InvalidInputError.code, message), 405)
-    code = next((c.code for c in ERRORS_BY_CODE.values() if c.status == exc.status_code),
-                ShipyardError.code)
+    code = next((c.code for c in ERRORS_BY_CODE.values() if c.status == exc.status_code), ShipyardError.code)
     return json_response(error_body(code, str(exc.detail)), exc.status_code)
 
 

@@ -77,7 +77,7 @@ def _expr(obj: Any, where: str, depth: int) -> Expr:
     if depth > MAX_DEPTH:
         raise _bad(where, f"nests deeper than {MAX_DEPTH} levels")
     if isinstance(obj, dict) and len(obj) == 1 and ("and" in obj or "or" in obj):
-        (kind, items), = obj.items()
+        ((kind, items),) = obj.items()
         at = f"{where}.{kind}"
         if not isinstance(items, list) or not items or len(items) > MAX_ITEMS:
             raise _bad(at, f"must be a list of 1 to {MAX_ITEMS} expressions")

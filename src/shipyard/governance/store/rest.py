@@ -28,11 +28,15 @@ class RestAuditStore(AuditStore):
         self.http = HttpClient(uri, token=token, timeout=timeout)
 
     def append(self, time: int, actor: str, action: str, target: str, payload_digest: str) -> AuditEvent:
-        raise PermissionDenied("the audit log is written by the server: it records every change made "
-                               "through its API, with the token's user as the actor")
+        raise PermissionDenied(
+            "the audit log is written by the server: it records every change made "
+            "through its API, with the token's user as the actor"
+        )
 
     def list_events(self, after_seq: int = 0, limit: int = 1000) -> list[AuditEvent]:
-        found = self.http.request("GET", f"{API}/audit/events", params={"after_seq": after_seq, "limit": limit})
+        found = self.http.request(
+            "GET", f"{API}/audit/events", params={"after_seq": after_seq, "limit": limit}
+        )
         return [_event(e) for e in found]
 
     def last_event(self) -> AuditEvent | None:
@@ -44,15 +48,17 @@ class RestAuditStore(AuditStore):
 
 
 class RestAuthStore(AuthStore):
-    """The server's users and tokens; listing, lookup and revocation work remotely."""
+    """The server's users and tokens; listing and revocation work remotely."""
 
     def __init__(self, uri: str, token: str | None = None, timeout: float = 30.0) -> None:
         self.uri = uri
         self.http = HttpClient(uri, token=token, timeout=timeout)
 
     def create_user(self, name: str, role: Role, created_at: int) -> UserRow:
-        raise PermissionDenied("users are created by the server when it issues their first token: "
-                               "POST /api/v1/tokens (shipyard token create)")
+        raise PermissionDenied(
+            "users are created by the server when it issues their first token: "
+            "POST /api/v1/tokens (shipyard token create)"
+        )
 
     def get_user(self, name: str) -> UserRow:
         found = self.find_user(name)
@@ -67,12 +73,16 @@ class RestAuthStore(AuthStore):
         return [(u["name"], Role(u["role"])) for u in self.http.request("GET", f"{API}/users")]
 
     def create_token(self, token_id: str, name: str, role: Role, secret_hash: str, created_at: int) -> Token:
-        raise PermissionDenied("tokens are issued by the server, which makes the secret and shows it once: "
-                               "POST /api/v1/tokens (shipyard token create)")
+        raise PermissionDenied(
+            "tokens are issued by the server, which makes the secret and shows it once: "
+            "POST /api/v1/tokens (shipyard token create)"
+        )
 
     def find_token_by_hash(self, secret_hash: str) -> Token | None:
-        found = self.http.request("POST", f"{API}/tokens/lookup", json={"secret_hash": secret_hash})
-        return None if found is None else _token(found)
+        raise PermissionDenied(
+            "tokens are checked by the server on every request; send the secret as "
+            "'Authorization: Bearer <token>' (SHIPYARD_TOKEN)"
+        )
 
     def list_tokens(self, include_revoked: bool = False) -> list[Token]:
         found = self.http.request("GET", f"{API}/tokens", params={"include_revoked": include_revoked})
@@ -90,11 +100,24 @@ class RestAuthStore(AuthStore):
 
 
 def _event(body: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(seq=body["seq"], time=body["time"], actor=body["actor"], action=body["action"],
-                      target=body["target"], payload_digest=body["payload_digest"],
-                      prev_hash=body["prev_hash"], hash=body["hash"])
+    return AuditEvent(
+        seq=body["seq"],
+        time=body["time"],
+        actor=body["actor"],
+        action=body["action"],
+        target=body["target"],
+        payload_digest=body["payload_digest"],
+        prev_hash=body["prev_hash"],
+        hash=body["hash"],
+    )
 
 
 def _token(body: dict[str, Any]) -> Token:
-    return Token(id=body["id"], name=body["name"], role=Role(body["role"]), created_at=body["created_at"],
-                 revoked_at=body.get("revoked_at"), last_used_at=body.get("last_used_at"))
+    return Token(
+        id=body["id"],
+        name=body["name"],
+        role=Role(body["role"]),
+        created_at=body["created_at"],
+        revoked_at=body.get("revoked_at"),
+        last_used_at=body.get("last_used_at"),
+    )

@@ -51,8 +51,9 @@ class RestTrackingStore(TrackingStore):
         return f"RestTrackingStore({self.uri!r})"
 
     # -- experiments ---------------------------------------------------------------
-    def create_experiment(self, experiment_id: str, name: str, created_at: int,
-                          tags: Mapping[str, str] | None = None) -> Experiment:
+    def create_experiment(
+        self, experiment_id: str, name: str, created_at: int, tags: Mapping[str, str] | None = None
+    ) -> Experiment:
         body = {"id": experiment_id, "name": name, "created_at": created_at, "tags": dict(tags or {})}
         return _experiment(self.http.request("POST", f"{API}/experiments", json=body))
 
@@ -68,18 +69,31 @@ class RestTrackingStore(TrackingStore):
         return [_experiment(e) for e in found]
 
     # -- runs ----------------------------------------------------------------------
-    def create_run(self, run_id: str, experiment_id: str, name: str, start_time: int,
-                   tags: Mapping[str, str] | None = None,
-                   lineage: Mapping[str, Any] | None = None) -> RunRecord:
-        body = {"id": run_id, "experiment_id": experiment_id, "name": name, "start_time": start_time,
-                "tags": dict(tags or {}), "lineage": dict(lineage or {})}
+    def create_run(
+        self,
+        run_id: str,
+        experiment_id: str,
+        name: str,
+        start_time: int,
+        tags: Mapping[str, str] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> RunRecord:
+        body = {
+            "id": run_id,
+            "experiment_id": experiment_id,
+            "name": name,
+            "start_time": start_time,
+            "tags": dict(tags or {}),
+            "lineage": dict(lineage or {}),
+        }
         return _run(self.http.request("POST", f"{API}/runs", json=body))
 
     def get_run(self, run_id: str) -> RunRecord:
         return _run(self.http.request("GET", self._run_path(run_id)))
 
-    def set_run_status(self, run_id: str, status: RunStatus, end_time: int | None = None,
-                       error: str | None = None) -> RunRecord:
+    def set_run_status(
+        self, run_id: str, status: RunStatus, end_time: int | None = None, error: str | None = None
+    ) -> RunRecord:
         body = {"status": RunStatus(status).value, "end_time": end_time, "error": error}
         return _run(self.http.request("POST", self._run_path(run_id, "/end"), json=body))
 
@@ -105,17 +119,25 @@ class RestTrackingStore(TrackingStore):
 
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         body = self.http.request("GET", self._run_path(run_id, "/metrics/history"), params={"key": key})
-        return MetricHistory(body["key"], body["steps"], [decode_float(v) for v in body["values"]],
-                             body["timestamps"])
+        return MetricHistory(
+            body["key"], body["steps"], [decode_float(v) for v in body["values"]], body["timestamps"]
+        )
 
     # -- search --------------------------------------------------------------------
-    def search_runs(self, experiment_ids: Sequence[str] | None, filter: Expr | None,
-                    order_by: Sequence[OrderBy], max_results: int = 1000,
-                    offset: int = 0) -> list[RunRecord]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter: Expr | None,
+        order_by: Sequence[OrderBy],
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> list[RunRecord]:
         body = {
             "experiment_ids": None if experiment_ids is None else list(experiment_ids),
-            "filter": expr_to_json(filter), "order_by": order_by_to_json(order_by),
-            "max_results": max_results, "offset": offset,
+            "filter": expr_to_json(filter),
+            "order_by": order_by_to_json(order_by),
+            "max_results": max_results,
+            "offset": offset,
         }
         return [_run(r) for r in self.http.request("POST", f"{API}/runs/search", json=body)]
 
@@ -148,9 +170,16 @@ def _experiment(body: dict[str, Any]) -> Experiment:
 
 def _run(body: dict[str, Any]) -> RunRecord:
     return RunRecord(
-        id=body["id"], experiment_id=body["experiment_id"], name=body["name"],
-        status=RunStatus(body["status"]), start_time=body["start_time"], end_time=body.get("end_time"),
-        heartbeat_at=body.get("heartbeat_at"), error=body.get("error"), lineage=body.get("lineage") or {},
-        params=body.get("params") or {}, tags=body.get("tags") or {},
+        id=body["id"],
+        experiment_id=body["experiment_id"],
+        name=body["name"],
+        status=RunStatus(body["status"]),
+        start_time=body["start_time"],
+        end_time=body.get("end_time"),
+        heartbeat_at=body.get("heartbeat_at"),
+        error=body.get("error"),
+        lineage=body.get("lineage") or {},
+        params=body.get("params") or {},
+        tags=body.get("tags") or {},
         metrics={k: decode_float(v) for k, v in (body.get("metrics") or {}).items()},
     )

@@ -1,0 +1,31 @@
+"""The application factory: routers, error handlers and auth around one workspace."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shipyard._version import __version__
+from shipyard.server.encoding import OrjsonResponse
+from shipyard.server.errors import install_error_handlers
+from shipyard.workspace import Workspace
+
+
+def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
+    """The REST API of ``workspace`` under ``/api/v1``; OpenAPI at ``/docs``."""
+    from shipyard.server.routers import audit, blobs, experiments, health, runs, tokens
+
+    app = FastAPI(
+        title="Shipyard",
+        version=__version__,
+        docs_url="/docs",
+        redoc_url=None,
+        default_response_class=OrjsonResponse,
+        description="Experiments, runs, metrics, artifacts, tokens and the audit log.",
+    )
+    app.state.workspace = workspace
+    app.state.require_auth = require_auth
+    install_error_handlers(app)
+    for module in (health, experiments, runs, blobs, tokens, audit):
+        app.include_router(module.router)
+    app.include_router(runs.search_router)
+    return app
