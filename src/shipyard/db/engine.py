@@ -24,7 +24,7 @@ from shipyard.core.errors import BackendUnavailable, InvalidInputError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 # Text that counts as a number when a param or tag is compared with <, <=, >, >=.
-NUMERIC_TEXT = re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
+NUMERIC_TEXT = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
@@ -74,7 +74,7 @@ def _as_number(text: object) -> float | None:
     """SQLite function ``sy_num(text)``: the number a text spells, else NULL."""
     if isinstance(text, int | float):
         return float(text)
-    if not isinstance(text, str) or not NUMERIC_TEXT.match(text):
+    if not isinstance(text, str) or not NUMERIC_TEXT.fullmatch(text):
         return None
     return float(text)
 

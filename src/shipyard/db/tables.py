@@ -40,6 +40,11 @@ runs = sa.Table(
     sa.Column("heartbeat_at", Ms),
     sa.Column("error", sa.Text),
     sa.Column("lineage", sa.Text, nullable=False, server_default="{}"),
+    # Denormalised copies (JSON objects) of params, tags and latest metric values, kept
+    # in the same transaction as the rows they mirror, so search reads one row per run.
+    sa.Column("params_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("tags_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("metrics_json", sa.Text, nullable=False, server_default="{}"),
 )
 
 params = sa.Table(

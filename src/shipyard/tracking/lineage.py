@@ -23,19 +23,24 @@ def _git(args: list[str], cwd: Path) -> bytes | None:
 
 
 def git_lineage(cwd: Path | None = None) -> dict[str, Any]:
-    """Commit, dirty flag and a digest of the uncommitted diff; empty outside a git repo."""
-    here = cwd or Path.cwd()
-    commit = _git(["rev-parse", "HEAD"], here)
-    if commit is None:
+    """Commit, branch, dirty flag and a digest of the uncommitted diff; empty outside a git repo.
+
+    One ``git status`` call, plus ``git diff`` when the tree is dirty.
+    """
+    here = (cwd or Path.cwd()).resolve()
+    status = _git(["status", "--porcelain=v2", "--branch", "--untracked-files=no"], here)
+    if status is None:
         return {}
-    status = _git(["status", "--porcelain", "--untracked-files=no"], here) or b""
-    diff = _git(["diff", "HEAD", "--no-ext-diff"], here) or b""
-    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], here) or b""
+    lines = status.decode(errors="replace").splitlines()
+    header = dict(line[2:].split(" ", 1) for line in lines if line.startswith("# ") and " " in line[2:])
+    dirty = any(not line.startswith("#") for line in lines)
+    diff = _git(["diff", "HEAD", "--no-ext-diff"], here) if dirty else None
+    commit = header.get("branch.oid", "")
     return {
-        "commit": commit.decode().strip(),
-        "branch": branch.decode().strip(),
-        "dirty": bool(status.strip()),
-        "diff_digest": "sha256:" + hashlib.sha256(diff).hexdigest() if status.strip() else None,
+        "commit": None if commit == "(initial)" else commit,
+        "branch": header.get("branch.head"),
+        "dirty": dirty,
+        "diff_digest": "sha256:" + hashlib.sha256(diff or b"").hexdigest() if dirty else None,
     }
 
 

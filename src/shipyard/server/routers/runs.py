@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from starlette.responses import Response
 
 from shipyard.core.errors import InvalidInputError
@@ -60,10 +60,11 @@ class TagsIn(Strict):
     tags: dict[str, str]
 
 
-class MetricsIn(Strict):
+class MetricsIn(BaseModel):
     """Points as ``[key, value, step, timestamp_ms]``; non-finite values as "NaN", "Infinity", "-Infinity"."""
 
-    metrics: list[tuple[str, float | NonFinite, int, int]]
+    model_config = ConfigDict(extra="forbid")  # JSON arrays are tuples only in lax mode; items stay strict
+    metrics: list[tuple[StrictStr, StrictFloat | NonFinite, StrictInt, StrictInt]]
 
 
 class ArtifactIn(Strict):

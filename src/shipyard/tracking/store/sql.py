@@ -29,11 +29,10 @@ from shipyard.tracking.store.sql_search import build_search
 
 T = TypeVar("T")
 NAN = math.nan
-_CHUNK = 900  # ids per IN (...) list
 
 _RUN_COLUMNS = (t.runs.c.pk, t.runs.c.id, t.runs.c.experiment_id, t.runs.c.name, t.runs.c.status,
                 t.runs.c.start_time, t.runs.c.end_time, t.runs.c.heartbeat_at, t.runs.c.error,
-                t.runs.c.lineage)
+                t.runs.c.lineage, t.runs.c.params_json, t.runs.c.tags_json, t.runs.c.metrics_json)
 
 
 class SqlTrackingStore(TrackingStore):
@@ -110,6 +109,7 @@ class SqlTrackingStore(TrackingStore):
                 id=run_id, experiment_id=experiment_id, name=name, status=RunStatus.RUNNING.value,
                 start_time=start_time,
                 lineage=orjson.dumps(dict(lineage or {}), default=str).decode(),
+                tags_json=_dumps(dict(tags or {})),
             ).returning(t.runs.c.pk)).scalar_one()
             if tags:
                 conn.execute(t.tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
@@ -125,7 +125,7 @@ class SqlTrackingStore(TrackingStore):
             row = conn.execute(sa.select(*_RUN_COLUMNS).where(t.runs.c.id == run_id)).first()
             if row is None:
                 raise NotFoundError(f"run {run_id!r} not found")
-            return self._hydrate(conn, [row])[0]
+            return _record(row)
 
         return self._read(read)
 
@@ -154,7 +154,7 @@ class SqlTrackingStore(TrackingStore):
         last_seen = sa.func.coalesce(t.runs.c.heartbeat_at, t.runs.c.start_time)
         query = sa.select(*_RUN_COLUMNS).where(t.runs.c.status == RunStatus.RUNNING.value,
                                                last_seen < heartbeat_before).order_by(t.runs.c.start_time)
-        return self._read(lambda conn: self._hydrate(conn, conn.execute(query).all()))
+        return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
 
     # -- params, tags --------------------------------------------------------------
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
@@ -171,6 +171,7 @@ class SqlTrackingStore(TrackingStore):
             new = [{"run_pk": pk, "key": k, "value": v} for k, v in params.items() if k not in existing]
             if new:
                 conn.execute(t.params.insert(), new)
+                _merge_json(conn, pk, t.runs.c.params_json, {row["key"]: row["value"] for row in new})
 
         self._write(write)
 
@@ -179,6 +180,7 @@ class SqlTrackingStore(TrackingStore):
             pk = self._pk(conn, run_id)
             conn.execute(t.tags.delete().where(t.tags.c.run_pk == pk, t.tags.c.key.in_(list(tags))))
             conn.execute(t.tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
+            _merge_json(conn, pk, t.runs.c.tags_json, dict(tags))
 
         self._write(write)
 
@@ -193,6 +195,10 @@ class SqlTrackingStore(TrackingStore):
             pk = self._pk(conn, run_id)
             conn.execute(t.metric_chunks.insert(), [{"run_pk": pk, **chunk} for chunk in chunks])
             conn.exec_driver_sql(_upsert_latest(self.is_sqlite), [(pk, *row) for row in latest])
+            lm = t.latest_metrics
+            now = conn.execute(sa.select(lm.c.key, lm.c.value).where(
+                lm.c.run_pk == pk, lm.c.key.in_([row[0] for row in latest]))).all()
+            _merge_json(conn, pk, t.runs.c.metrics_json, {k: _encode_float(v) for k, v in now})
 
         self._write(write)
 
@@ -212,31 +218,7 @@ class SqlTrackingStore(TrackingStore):
                     offset: int = 0) -> list[RunRecord]:
         query = build_search(_RUN_COLUMNS, experiment_ids, filter, order_by, self.is_sqlite)
         query = query.limit(max_results).offset(offset)
-        return self._read(lambda conn: self._hydrate(conn, conn.execute(query).all()))
-
-    def _hydrate(self, conn: Connection, rows: Sequence[Any]) -> list[RunRecord]:
-        """RunRecords with params, tags and latest metrics, three queries per 900 runs."""
-        pks = [r.pk for r in rows]
-        params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
-        tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
-        metrics: dict[int, dict[str, float]] = {pk: {} for pk in pks}
-        for start in range(0, len(pks), _CHUNK):
-            chunk = pks[start:start + _CHUNK]
-            for table, into in ((t.params, params), (t.tags, tags)):
-                for pk, key, value in conn.execute(
-                        sa.select(table.c.run_pk, table.c.key, table.c.value).where(table.c.run_pk.in_(chunk))):
-                    into[pk][key] = value
-            lm = t.latest_metrics
-            for pk, key, value in conn.execute(
-                    sa.select(lm.c.run_pk, lm.c.key, lm.c.value).where(lm.c.run_pk.in_(chunk))):
-                metrics[pk][key] = NAN if value is None else value
-        return [
-            RunRecord(id=r.id, experiment_id=r.experiment_id, name=r.name, status=RunStatus(r.status),
-                      start_time=r.start_time, end_time=r.end_time, heartbeat_at=r.heartbeat_at,
-                      error=r.error, lineage=orjson.loads(r.lineage), params=params[r.pk],
-                      tags=tags[r.pk], metrics=metrics[r.pk])
-            for r in rows
-        ]
+        return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
 
     # -- artifacts -----------------------------------------------------------------
     def log_artifacts(self, run_id: str, artifacts: Sequence[Artifact]) -> None:
@@ -258,6 +240,38 @@ class SqlTrackingStore(TrackingStore):
             return [Artifact(path, digest, size) for path, digest, size in rows]
 
         return self._read(read)
+
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _encode_float(value: float | None) -> float | str:
+    """JSON has no NaN or inf: spell them as strings (a NULL value is NaN)."""
+    if value is None or value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _record(r: Any) -> RunRecord:
+    """A RunRecord from a run row; params, tags and latest metrics come from their JSON copies."""
+    metrics = {k: _NON_FINITE[v] if isinstance(v, str) else v for k, v in orjson.loads(r.metrics_json).items()}
+    return RunRecord(id=r.id, experiment_id=r.experiment_id, name=r.name, status=RunStatus(r.status),
+                     start_time=r.start_time, end_time=r.end_time, heartbeat_at=r.heartbeat_at,
+                     error=r.error, lineage=orjson.loads(r.lineage), params=orjson.loads(r.params_json),
+                     tags=orjson.loads(r.tags_json), metrics=metrics)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _merge_json(conn: Connection, pk: int, column: Any, changes: Mapping[str, Any]) -> None:
+    """Merge ``changes`` into a run's JSON copy (inside the caller's write transaction)."""
+    current = orjson.loads(conn.execute(sa.select(column).where(t.runs.c.pk == pk)).scalar_one())
+    current.update(changes)
+    conn.execute(t.runs.update().where(t.runs.c.pk == pk).values({column.name: _dumps(current)}))
 
 
 def _experiment(row: Any) -> Experiment:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from shipyard.db import tables as t
-from shipyard.tracking.filters import And, Comparison, Expr, OrderBy, Or
+from shipyard.tracking.filters import And, Comparison, Expr, OrderBy, Or, literal_text
 
 _ATTRIBUTE_COLUMNS = {
     "status": t.runs.c.status,
@@ -24,7 +24,7 @@ _ATTRIBUTE_COLUMNS = {
     "experiment_id": t.runs.c.experiment_id,
 }
 _KEYED = {"metrics": t.latest_metrics, "params": t.params, "tags": t.tags}
-_NUMERIC_PATTERN = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_NUMERIC_PATTERN = r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 
 
 def build_search(columns: Sequence[Any], experiment_ids: Sequence[str] | None, filter: Expr | None,
@@ -35,7 +35,7 @@ def build_search(columns: Sequence[Any], experiment_ids: Sequence[str] | None, f
     if filter is not None:
         query = query.where(_condition(filter, is_sqlite))
     for index, order in enumerate(order_by):
-        query, keys = _order(query, order, index)
+        query, keys = _order(query, order, index, is_sqlite)
         query = query.order_by(*keys)
     return query.order_by(t.runs.c.start_time.desc(), t.runs.c.id)
 
@@ -51,15 +51,17 @@ def _condition(expr: Expr, is_sqlite: bool) -> ColumnElement[bool]:
 def _comparison(c: Comparison, is_sqlite: bool) -> ColumnElement[bool]:
     if c.entity == "attributes":
         column = _ATTRIBUTE_COLUMNS[c.key]
+        if c.key not in ("start_time", "end_time"):
+            return _compare(_code_point(column, is_sqlite), c.op, c.value)
         return sa.and_(column.is_not(None), _compare(column, c.op, c.value))
     table = _KEYED[c.entity].alias()
     value_col: ColumnElement[Any] = table.c.value
     if c.entity == "metrics":
-        cond = _compare_nullable(value_col, c.op, c.value)
+        cond = _compare_nullable(value_col, c.op, _as_float(c.value))
     elif c.op in ("<", "<=", ">", ">=") and isinstance(c.value, int | float):
         cond = _compare(_as_number(value_col, is_sqlite), c.op, c.value)
     else:
-        cond = _compare(value_col, c.op, _as_text(c.value))
+        cond = _compare(_code_point(value_col, is_sqlite), c.op, _as_text(c.value))
     exists = sa.select(sa.literal(1)).select_from(table).where(
         table.c.run_pk == t.runs.c.pk, table.c.key == c.key, cond)
     return exists.exists()
@@ -96,12 +98,17 @@ def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[b
     raise AssertionError(f"unknown operator {op}")
 
 
+def _as_float(value: Any) -> Any:
+    """Bind metric literals as floats (a mixed int/float IN list would be typed by its first item)."""
+    if isinstance(value, tuple):
+        return tuple(float(v) for v in value)
+    return float(value)
+
+
 def _as_text(value: Any) -> Any:
     if isinstance(value, tuple):
-        return tuple(_as_text(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value if isinstance(value, str) else str(value)
+        return tuple(literal_text(v) for v in value)
+    return literal_text(value)
 
 
 def _as_number(column: ColumnElement[Any], is_sqlite: bool) -> ColumnElement[Any]:
@@ -112,12 +119,20 @@ def _as_number(column: ColumnElement[Any], is_sqlite: bool) -> ColumnElement[Any
                    else_=sa.null())
 
 
-def _order(query: sa.Select[Any], order: OrderBy, index: int) -> tuple[sa.Select[Any], list[Any]]:
+def _code_point(column: ColumnElement[Any], is_sqlite: bool) -> ColumnElement[Any]:
+    """Text compared by Unicode code point (SQLite's default; ``COLLATE "C"`` on PostgreSQL)."""
+    return column if is_sqlite else column.collate("C")
+
+
+def _order(query: sa.Select[Any], order: OrderBy, index: int,
+           is_sqlite: bool) -> tuple[sa.Select[Any], list[Any]]:
     if order.entity == "attributes":
         column: ColumnElement[Any] = _ATTRIBUTE_COLUMNS[order.key]
     else:
         table = _KEYED[order.entity].alias(f"order_{index}")
         query = query.outerjoin(table, sa.and_(table.c.run_pk == t.runs.c.pk, table.c.key == order.key))
         column = table.c.value
+    if order.entity != "metrics" and order.key not in ("start_time", "end_time"):
+        column = _code_point(column, is_sqlite)
     missing_last = sa.case((column.is_(None), 1), else_=0)
     return query, [missing_last, column.desc() if order.descending else column.asc()]

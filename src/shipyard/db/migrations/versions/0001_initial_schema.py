@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:43:21.084245
+Create Date: 2026-11-23 04:59:44.448122
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def upgrade() -> None:
     sa.Column('heartbeat_at', sa.BigInteger(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('lineage', sa.Text(), server_default='{}', nullable=False),
+    sa.Column('params_json', sa.Text(), server_default='{}', nullable=False),
+    sa.Column('tags_json', sa.Text(), server_default='{}', nullable=False),
+    sa.Column('metrics_json', sa.Text(), server_default='{}', nullable=False),
     sa.ForeignKeyConstraint(['experiment_id'], ['experiments.id'], name=op.f('fk_runs_experiment_id_experiments')),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_runs')),
     sa.UniqueConstraint('id', name=op.f('uq_runs_id'))
