@@ -33,22 +33,33 @@ def train(alpha: float, epochs: int = 30) -> str:
         run.set_tag("dataset", "sklearn.datasets.load_breast_cancer")
         for epoch in range(epochs):
             model.partial_fit(X_train, y_train, classes=np.array([0, 1]))
-            run.log_metrics({
-                "train_loss": log_loss(y_train, model.predict_proba(X_train)),
-                "val_loss": log_loss(y_val, model.predict_proba(X_val)),
-            }, step=epoch)
+            run.log_metrics(
+                {
+                    "train_loss": log_loss(y_train, model.predict_proba(X_train)),
+                    "val_loss": log_loss(y_val, model.predict_proba(X_val)),
+                },
+                step=epoch,
+            )
         proba = model.predict_proba(X_val)[:, 1]
-        run.log_metrics({
-            "accuracy": accuracy_score(y_val, proba > 0.5),
-            "f1": f1_score(y_val, proba > 0.5),
-            "auc": roc_auc_score(y_val, proba),
-        })
+        run.log_metrics(
+            {
+                "accuracy": accuracy_score(y_val, proba > 0.5),
+                "f1": f1_score(y_val, proba > 0.5),
+                "auc": roc_auc_score(y_val, proba),
+            }
+        )
         with tempfile.TemporaryDirectory() as tmp:
             weights = Path(tmp) / "model.json"
-            weights.write_text(json.dumps({
-                "coef": model.coef_.tolist(), "intercept": model.intercept_.tolist(),
-                "scaler_mean": scaler.mean_.tolist(), "scaler_scale": scaler.scale_.tolist(),
-            }))
+            weights.write_text(
+                json.dumps(
+                    {
+                        "coef": model.coef_.tolist(),
+                        "intercept": model.intercept_.tolist(),
+                        "scaler_mean": scaler.mean_.tolist(),
+                        "scaler_scale": scaler.scale_.tolist(),
+                    }
+                )
+            )
             run.log_artifact(weights, "model/weights.json")
         return run.id
 
@@ -56,8 +67,7 @@ def train(alpha: float, epochs: int = 30) -> str:
 def main() -> None:
     run_ids = [train(alpha) for alpha in (0.0001, 0.001, 0.01)]
     print(f"tracked {len(run_ids)} runs in {sy.list_experiments()[0].name!r}\n")
-    best = sy.search_runs(experiment="breast-cancer", filter="metrics.auc > 0.9",
-                          order_by="metrics.auc desc")
+    best = sy.search_runs(experiment="breast-cancer", filter="metrics.auc > 0.9", order_by="metrics.auc desc")
     print(best[["run_name", "params.alpha", "metrics.auc", "metrics.accuracy"]].to_string(index=False))
     print()
     shipyard = Path(sys.executable).with_name("shipyard")

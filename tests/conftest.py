@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-PG_ADMIN_URI = os.environ.get("SHIPYARD_TEST_POSTGRES_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URI = os.environ.get(
+    "SHIPYARD_TEST_POSTGRES_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("SHIPYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

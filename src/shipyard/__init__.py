@@ -17,32 +17,79 @@ from shipyard._version import __version__
 if TYPE_CHECKING:
     from shipyard.core.config import Settings
     from shipyard.core.errors import (
-        AlreadyExistsError, AuthenticationRequired, BackendUnavailable, ConflictError, GateFailed,
-        InvalidInputError, NotFoundError, PermissionDenied, ShipyardError, UserCodeError, ValidationFailed,
+        AlreadyExistsError,
+        AuthenticationRequired,
+        BackendUnavailable,
+        ConflictError,
+        GateFailed,
+        InvalidInputError,
+        NotFoundError,
+        PermissionDenied,
+        ShipyardError,
+        UserCodeError,
+        ValidationFailed,
     )
     from shipyard.sdk import (
-        active_run, download_artifacts, flush, get_metric_history, get_run, list_experiments,
-        log_artifact, log_metric, log_metrics, log_param, log_params, search_runs, set_tag, set_tags,
+        active_run,
+        download_artifacts,
+        flush,
+        get_metric_history,
+        get_run,
+        list_experiments,
+        log_artifact,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_tag,
+        set_tags,
         start_run,
     )
     from shipyard.tracking.models import RunRecord, RunStatus
     from shipyard.tracking.run import Run
 
 _EXPORTS: dict[str, str] = {
-    **{name: "shipyard.sdk" for name in (
-        "start_run", "active_run", "log_param", "log_params", "log_metric", "log_metrics", "set_tag",
-        "set_tags", "log_artifact", "flush", "get_run", "get_metric_history", "search_runs",
-        "list_experiments", "download_artifacts",
-    )},
+    **{
+        name: "shipyard.sdk"
+        for name in (
+            "start_run",
+            "active_run",
+            "log_param",
+            "log_params",
+            "log_metric",
+            "log_metrics",
+            "set_tag",
+            "set_tags",
+            "log_artifact",
+            "flush",
+            "get_run",
+            "get_metric_history",
+            "search_runs",
+            "list_experiments",
+            "download_artifacts",
+        )
+    },
     "Run": "shipyard.tracking.run",
     "RunRecord": "shipyard.tracking.models",
     "RunStatus": "shipyard.tracking.models",
     "Settings": "shipyard.core.config",
-    **{name: "shipyard.core.errors" for name in (
-        "ShipyardError", "NotFoundError", "AlreadyExistsError", "ConflictError", "InvalidInputError",
-        "ValidationFailed", "GateFailed", "PermissionDenied", "AuthenticationRequired",
-        "BackendUnavailable", "UserCodeError",
-    )},
+    **{
+        name: "shipyard.core.errors"
+        for name in (
+            "ShipyardError",
+            "NotFoundError",
+            "AlreadyExistsError",
+            "ConflictError",
+            "InvalidInputError",
+            "ValidationFailed",
+            "GateFailed",
+            "PermissionDenied",
+            "AuthenticationRequired",
+            "BackendUnavailable",
+            "UserCodeError",
+        )
+    },
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -20,12 +20,14 @@ DEFAULT_EXPERIMENT = "default"
 def _buffer() -> Any:
     ws = current_workspace()
     s = ws.settings
-    return fluent.buffer_for(ws.tracking, s.metric_flush_interval_ms, s.metric_batch_size,
-                             s.heartbeat_interval_s)
+    return fluent.buffer_for(
+        ws.tracking, s.metric_flush_interval_ms, s.metric_batch_size, s.heartbeat_interval_s
+    )
 
 
-def start_run(experiment: str = DEFAULT_EXPERIMENT, run_name: str | None = None,
-              tags: Mapping[str, Any] | None = None) -> Run:
+def start_run(
+    experiment: str = DEFAULT_EXPERIMENT, run_name: str | None = None, tags: Mapping[str, Any] | None = None
+) -> Run:
     """Start a run (creating the experiment if needed); use it as a context manager.
 
     >>> import shipyard as sy                      # doctest: +SKIP
@@ -88,20 +90,27 @@ def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
     import pandas as pd
 
     history = current_workspace().tracking.get_metric_history(run_id, key)
-    return pd.DataFrame({
-        "step": np.asarray(history.steps, dtype=np.int64),
-        "value": np.asarray(history.values, dtype=np.float64),
-        "timestamp": np.asarray(history.timestamps, dtype=np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "step": np.asarray(history.steps, dtype=np.int64),
+            "value": np.asarray(history.values, dtype=np.float64),
+            "timestamp": np.asarray(history.timestamps, dtype=np.int64),
+        }
+    )
 
 
-def search_runs(experiment: str | Sequence[str] | None = None, filter: str | None = None,
-                order_by: str | Sequence[str] | None = None, max_results: int = 1000) -> pd.DataFrame:
+def search_runs(
+    experiment: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    max_results: int = 1000,
+) -> pd.DataFrame:
     """Runs as a DataFrame: one row per run; ``params.*``, ``metrics.*`` (latest), ``tags.*`` columns."""
     from shipyard.tracking.frames import runs_frame
 
     runs = current_workspace().tracking.search_runs(experiment, filter, order_by, max_results)
-    return runs_frame(runs)
+    frame: pd.DataFrame = runs_frame(runs)
+    return frame
 
 
 def download_artifacts(run_id: str, dest: str | Path, path: str | None = None) -> list[Path]:

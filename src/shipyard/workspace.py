@@ -42,8 +42,11 @@ class Workspace:
         if self.settings.is_remote:
             from shipyard.client.content import RestContentStore
 
-            return RestContentStore(self.settings.uri, token=self.settings.token,  # type: ignore[return-value]
-                                    timeout=self.settings.http_timeout_s)
+            return RestContentStore(
+                self.settings.uri,
+                token=self.settings.token,  # type: ignore[return-value]
+                timeout=self.settings.http_timeout_s,
+            )
         from shipyard.storage import open_blob_store
         from shipyard.storage.cas import ContentStore
 

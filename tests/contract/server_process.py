@@ -1,6 +1,6 @@
 """A real ``python -m shipyard.server`` process on a free loopback port, for REST tests.
 
->>> # with running_server("sqlite:///...", tmp / "artifacts", tmp / "home") as url: ...
+Use it as ``with running_server(backend_uri, artifacts_dir, home_dir) as url: ...``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,19 @@ def running_server(
     """Start the server, wait for ``/api/v1/health``, yield its base URL, stop it."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "shipyard.server", "--host", host, "--port", str(port),
-            "--backend-uri", backend_uri, "--artifacts-uri", str(artifacts)]
+    args = [
+        sys.executable,
+        "-m",
+        "shipyard.server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--backend-uri",
+        backend_uri,
+        "--artifacts-uri",
+        str(artifacts),
+    ]
     if auth:
         args.append("--auth")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
@@ -64,14 +75,18 @@ def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> No
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerFailed(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+            raise ServerFailed(
+                f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}"
+            )
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise ServerFailed(f"server not healthy after {STARTUP_TIMEOUT_S}s:\n{log_path.read_text(errors='replace')}")
+    raise ServerFailed(
+        f"server not healthy after {STARTUP_TIMEOUT_S}s:\n{log_path.read_text(errors='replace')}"
+    )
 
 
 def _print_if_failed(proc: subprocess.Popen[bytes], log_path: Path) -> None:

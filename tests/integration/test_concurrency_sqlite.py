@@ -24,8 +24,16 @@ with sy.start_run(experiment="concurrent", run_name=sys.argv[1]) as run:
 
 def test_four_writers_lose_nothing_and_never_see_locks(home: Path) -> None:
     env = {**os.environ, "SHIPYARD_METRIC_BATCH_SIZE": "500", "SHIPYARD_METRIC_FLUSH_INTERVAL_MS": "5"}
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, f"w{i}"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, f"w{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(4)
+    ]
     results = [p.communicate(timeout=240) for p in procs]
     for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err

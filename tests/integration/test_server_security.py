@@ -32,14 +32,19 @@ class Server:
 
 
 def _workspace(folder: Path) -> Workspace:
-    settings = load_settings(home=str(folder / "home"), uri=f"sqlite:///{folder / 'meta.db'}",
-                             artifacts_uri=str(folder / "artifacts"))
+    settings = load_settings(
+        home=str(folder / "home"),
+        uri=f"sqlite:///{folder / 'meta.db'}",
+        artifacts_uri=str(folder / "artifacts"),
+    )
     return Workspace(settings)
 
 
 def _start(folder: Path, **options: object) -> Iterator[Server]:
     workspace = _workspace(folder)
-    tokens = {role: workspace.auth.create_token(f"user-{role}", role)[1] for role in ("viewer", "editor", "admin")}
+    tokens = {
+        role: workspace.auth.create_token(f"user-{role}", role)[1] for role in ("viewer", "editor", "admin")
+    }
     workspace.close()
     with running_server(workspace.settings.uri, folder / "artifacts", folder / "home", **options) as url:  # type: ignore[arg-type]
         yield Server(url, tokens)
@@ -82,8 +87,10 @@ def _run_with_artifact(client: httpx.Client) -> str:
     data = b"weights"
     digest = digest_bytes(data)
     assert client.put(f"/api/v1/blobs/{digest}", content=data).status_code == 201
-    logged = client.post(f"/api/v1/runs/{run['id']}/artifacts",
-                         json={"artifacts": [{"path": "model/w.bin", "digest": digest, "size": len(data)}]})
+    logged = client.post(
+        f"/api/v1/runs/{run['id']}/artifacts",
+        json={"artifacts": [{"path": "model/w.bin", "digest": digest, "size": len(data)}]},
+    )
     assert logged.status_code == 204, logged.text
     return str(run["id"])
 
@@ -92,12 +99,16 @@ def _run_with_artifact(client: httpx.Client) -> str:
 def test_traversal_paths_are_refused_with_400(open_server: Server, path: str) -> None:
     with _client(open_server) as client:
         run_id = _run_with_artifact(client)
-        message = _error(client.get(f"/api/v1/runs/{run_id}/artifact", params={"path": path}), 400,
-                         "invalid_input")
+        message = _error(
+            client.get(f"/api/v1/runs/{run_id}/artifact", params={"path": path}), 400, "invalid_input"
+        )
         assert "artifact path" in message
         record = {"path": path, "digest": digest_bytes(b"x"), "size": 1}
-        _error(client.post(f"/api/v1/runs/{run_id}/artifacts", json={"artifacts": [record]}), 400,
-               "invalid_input")
+        _error(
+            client.post(f"/api/v1/runs/{run_id}/artifacts", json={"artifacts": [record]}),
+            400,
+            "invalid_input",
+        )
 
 
 @pytest.mark.parametrize("raw", ["%2e%2e/x", "%252e%252e/x", "a/%00/b", "%2F%2Fetc/passwd", "a%5cb"])
@@ -111,7 +122,10 @@ def test_encoded_traversal_in_the_url_is_refused_with_400(open_server: Server, r
 def test_artifact_content_by_logical_path(open_server: Server) -> None:
     with _client(open_server) as client:
         run_id = _run_with_artifact(client)
-        assert client.get(f"/api/v1/runs/{run_id}/artifact", params={"path": "model/w.bin"}).content == b"weights"
+        assert (
+            client.get(f"/api/v1/runs/{run_id}/artifact", params={"path": "model/w.bin"}).content
+            == b"weights"
+        )
         assert client.get(f"/api/v1/runs/{run_id}/artifacts/model/w.bin").content == b"weights"
         _error(client.get(f"/api/v1/runs/{run_id}/artifact", params={"path": "nope"}), 404, "not_found")
 
@@ -195,8 +209,11 @@ def test_malformed_body_names_the_field(open_server: Server) -> None:
         run_id = client.post("/api/v1/runs", json={"experiment": "bodies"}).json()["id"]
         response = client.post(f"/api/v1/runs/{run_id}/metrics", json={"metrics": [["loss", "high", 0, 1]]})
         assert "body.metrics[0][1]" in _error(response, 400, "invalid_input")
-        response = client.post(f"/api/v1/runs/{run_id}/params", content=b"{not json",
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            f"/api/v1/runs/{run_id}/params",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
         _error(response, 400, "invalid_input")
 
 

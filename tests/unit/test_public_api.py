@@ -15,12 +15,37 @@ def test_all_names_resolve() -> None:
 
 def test_all_is_the_documented_surface() -> None:
     assert set(shipyard.__all__) == {
-        "__version__", "start_run", "active_run", "log_param", "log_params", "log_metric", "log_metrics",
-        "set_tag", "set_tags", "log_artifact", "flush", "get_run", "get_metric_history", "search_runs",
-        "list_experiments", "download_artifacts", "Run", "RunRecord", "RunStatus", "Settings",
-        "ShipyardError", "NotFoundError", "AlreadyExistsError", "ConflictError", "InvalidInputError",
-        "ValidationFailed", "GateFailed", "PermissionDenied", "AuthenticationRequired",
-        "BackendUnavailable", "UserCodeError",
+        "__version__",
+        "start_run",
+        "active_run",
+        "log_param",
+        "log_params",
+        "log_metric",
+        "log_metrics",
+        "set_tag",
+        "set_tags",
+        "log_artifact",
+        "flush",
+        "get_run",
+        "get_metric_history",
+        "search_runs",
+        "list_experiments",
+        "download_artifacts",
+        "Run",
+        "RunRecord",
+        "RunStatus",
+        "Settings",
+        "ShipyardError",
+        "NotFoundError",
+        "AlreadyExistsError",
+        "ConflictError",
+        "InvalidInputError",
+        "ValidationFailed",
+        "GateFailed",
+        "PermissionDenied",
+        "AuthenticationRequired",
+        "BackendUnavailable",
+        "UserCodeError",
     }
 
 
@@ -39,8 +64,9 @@ def test_import_is_light_and_touches_nothing(tmp_path: object) -> None:
         "heavy = [m for m in ('pandas', 'pyarrow', 'sqlalchemy', 'duckdb', 'fastapi', 'ray', 'numpy', "
         "'httpx', 'typer') if m in sys.modules]; print(heavy); print(dt)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(tmp_path)
+    )
     heavy, _elapsed = done.stdout.splitlines()
     assert heavy == "[]"
     assert not any(p.name == ".shipyard" for p in __import__("pathlib").Path(str(tmp_path)).iterdir())

@@ -23,7 +23,9 @@ def check_key(key: object, what: str = "key") -> str:
     if not isinstance(key, str) or not key:
         raise InvalidInputError(f"{what} must be a non-empty string, got {key!r}")
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInputError(f"{what} {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
+        raise InvalidInputError(
+            f"{what} {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}"
+        )
     if not _KEY.match(key):
         raise InvalidInputError(
             f"{what} {key!r} has illegal characters; use letters, digits, '_', '-', '.', '/', ':' or spaces"

@@ -29,8 +29,6 @@ def resolve(table: Mapping[str, str], uri: str, kind: str) -> Any:
     dotted = table.get(scheme)
     if dotted is None:
         known = ", ".join(sorted(table))
-        raise InvalidInputError(
-            f"unknown {kind} URI scheme {scheme!r} in {uri!r}; known schemes: {known}"
-        )
+        raise InvalidInputError(f"unknown {kind} URI scheme {scheme!r} in {uri!r}; known schemes: {known}")
     module_name, _, attr = dotted.partition(":")
     return getattr(importlib.import_module(module_name), attr)

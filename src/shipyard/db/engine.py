@@ -39,7 +39,7 @@ def normalize_uri(uri: str) -> str:
     """
     for prefix in ("postgresql://", "postgres://"):
         if uri.startswith(prefix):
-            return "postgresql+psycopg://" + uri[len(prefix):]
+            return "postgresql+psycopg://" + uri[len(prefix) :]
     return uri
 
 
@@ -47,8 +47,9 @@ def _sqlite_engine(uri: str) -> Engine:
     path = uri.removeprefix("sqlite:///")
     if path and path != ":memory:" and not uri.startswith("sqlite:///:memory:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(uri, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                 "check_same_thread": False})
+    engine = sa.create_engine(
+        uri, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -21,7 +21,8 @@ Id = sa.String(32)
 Ms = sa.BigInteger
 
 experiments = sa.Table(
-    "experiments", metadata,
+    "experiments",
+    metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("name", sa.String(256), nullable=False, unique=True),
     sa.Column("created_at", Ms, nullable=False),
@@ -29,7 +30,8 @@ experiments = sa.Table(
 )
 
 runs = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("id", Id, nullable=False, unique=True),
     sa.Column("experiment_id", Id, sa.ForeignKey("experiments.id"), nullable=False, index=True),
@@ -48,14 +50,16 @@ runs = sa.Table(
 )
 
 params = sa.Table(
-    "params", metadata,
+    "params",
+    metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
 
 tags = sa.Table(
-    "tags", metadata,
+    "tags",
+    metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
@@ -64,7 +68,8 @@ tags = sa.Table(
 # Metric points are stored columnar: one row per (run, key, written batch) holding
 # little-endian int64 steps, int64 timestamps and float64 values (NaN and inf kept).
 metric_chunks = sa.Table(
-    "metric_chunks", metadata,
+    "metric_chunks",
+    metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
@@ -76,7 +81,8 @@ metric_chunks = sa.Table(
 )
 
 latest_metrics = sa.Table(
-    "latest_metrics", metadata,
+    "latest_metrics",
+    metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("step", sa.BigInteger, nullable=False),
@@ -85,7 +91,8 @@ latest_metrics = sa.Table(
 )
 
 artifacts = sa.Table(
-    "artifacts", metadata,
+    "artifacts",
+    metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("path", sa.String(1024), primary_key=True),
     sa.Column("digest", sa.String(80), nullable=False),
@@ -93,7 +100,8 @@ artifacts = sa.Table(
 )
 
 audit_events = sa.Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("time", Ms, nullable=False),
     sa.Column("actor", sa.String(256), nullable=False),
@@ -105,14 +113,16 @@ audit_events = sa.Table(
 )
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("name", sa.String(256), primary_key=True),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", Ms, nullable=False),
 )
 
 tokens = sa.Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("name", sa.String(256), sa.ForeignKey("users.name"), nullable=False, index=True),
     sa.Column("role", sa.String(16), nullable=False),

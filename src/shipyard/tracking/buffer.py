@@ -24,8 +24,13 @@ from shipyard.tracking.store.base import MetricRow
 class MetricBuffer:
     """Per-process write-behind buffer of metric points, keyed by run id."""
 
-    def __init__(self, service: TrackingService, interval_ms: int = 100, batch_size: int = 5000,
-                 heartbeat_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        service: TrackingService,
+        interval_ms: int = 100,
+        batch_size: int = 5000,
+        heartbeat_s: float = 30.0,
+    ) -> None:
         self.service = service
         self.interval = max(interval_ms, 1) / 1000
         self.batch_size = max(batch_size, 1)
@@ -96,7 +101,7 @@ class MetricBuffer:
             for run_id, rows in pending.items():
                 for start in range(0, len(rows), 100_000):
                     try:
-                        self.service.log_metrics(run_id, rows[start:start + 100_000])
+                        self.service.log_metrics(run_id, rows[start : start + 100_000])
                     except Exception as exc:  # kept and raised by the next flush() of that run
                         self._errors[run_id] = exc
                         break

@@ -17,7 +17,9 @@ _lock = threading.Lock()
 _buffers: dict[int, MetricBuffer] = {}
 
 
-def buffer_for(service: TrackingService, interval_ms: int, batch_size: int, heartbeat_s: float) -> MetricBuffer:
+def buffer_for(
+    service: TrackingService, interval_ms: int, batch_size: int, heartbeat_s: float
+) -> MetricBuffer:
     """One buffer per service per process."""
     with _lock:
         buffer = _buffers.get(id(service))
@@ -26,10 +28,16 @@ def buffer_for(service: TrackingService, interval_ms: int, batch_size: int, hear
         return buffer
 
 
-def start_run(service: TrackingService, buffer: MetricBuffer, experiment: str, run_name: str | None,
-              tags: Mapping[str, Any] | None, capture_packages: bool) -> Run:
+def start_run(
+    service: TrackingService,
+    buffer: MetricBuffer,
+    experiment: str,
+    run_name: str | None,
+    tags: Mapping[str, Any] | None,
+    capture_packages: bool,
+) -> Run:
     record = service.create_run(experiment, run_name, tags, capture_lineage(capture_packages))
-    run = Run(service, record, buffer)
+    run = Run(service, record, buffer, on_exit=_pop)
     with _lock:
         _stack.append(run)
     return run

@@ -40,8 +40,14 @@ def runs_frame(runs: Sequence[RunRecord]) -> Any:
         "experiment_id": [r.experiment_id for r in runs],
         "run_name": [r.name for r in runs],
         "status": [r.status.value for r in runs],
-        "start_time": pd.to_datetime(np.array([r.start_time for r in runs], dtype="int64"), unit="ms", utc=True),
-        "end_time": pd.to_datetime([r.end_time for r in runs], unit="ms", utc=True),
+        "start_time": pd.to_datetime(
+            np.array([r.start_time for r in runs], dtype="int64"), unit="ms", utc=True
+        ),
+        "end_time": pd.to_datetime(
+            np.array([np.nan if r.end_time is None else r.end_time for r in runs], dtype="float64"),
+            unit="ms",
+            utc=True,
+        ),
     }
     columns.update((name, text[name]) for name in sorted(k for k in text if k.startswith("params.")))
     columns.update((f"metrics.{key}", numbers[key]) for key in sorted(numbers))

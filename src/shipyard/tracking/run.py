@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,8 +42,15 @@ class Run:
     logged for that key by this handle (0 for the first point).
     """
 
-    def __init__(self, service: TrackingService, record: RunRecord, buffer: MetricBuffer) -> None:
+    def __init__(
+        self,
+        service: TrackingService,
+        record: RunRecord,
+        buffer: MetricBuffer,
+        on_exit: Callable[[Run], None] | None = None,
+    ) -> None:
         self._service = service
+        self._on_exit = on_exit
         self._buffer = buffer
         self.id = record.id
         self.name = record.name
@@ -69,8 +76,9 @@ class Run:
         self._service.set_tags(self.id, tags)
 
     # -- metrics -------------------------------------------------------------------
-    def log_metric(self, key: str, value: float, step: int | None = None,
-                   timestamp: int | None = None) -> None:
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
         """Buffer one point; returns at once."""
         _metric_key(key)
         if step is None:
@@ -78,11 +86,19 @@ class Run:
         elif type(step) is not int:
             step = _as_int(step, "step")
         self._next_step[key] = step + 1
-        self._buffer.add(self.id, (key, _metric_value(key, value), step,
-                                   now_ms() if timestamp is None else _as_int(timestamp, "timestamp")))
+        self._buffer.add(
+            self.id,
+            (
+                key,
+                _metric_value(key, value),
+                step,
+                now_ms() if timestamp is None else _as_int(timestamp, "timestamp"),
+            ),
+        )
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
-                    timestamp: int | None = None) -> None:
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
         """Buffer several points at one step (default: each key's next step)."""
         ts = now_ms() if timestamp is None else _as_int(timestamp, "timestamp")
         fixed = None if step is None else _as_int(step, "step")
@@ -127,10 +143,9 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        from shipyard.tracking.fluent import _pop
-
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc is None:
                 self.end(RunStatus.FINISHED)
@@ -140,12 +155,11 @@ class Run:
                 summary = "".join(traceback.format_exception(exc_type, exc, tb)[-20:])
                 self.end(RunStatus.FAILED, summary[-8000:])
         finally:
-            _pop(self)
+            if self._on_exit is not None:
+                self._on_exit(self)
 
 
 def _as_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise InvalidInputError(f"{what} must be an integer, got {value!r}")
     return int(value)
-
-

@@ -29,8 +29,9 @@ MAX_RESULTS = 50_000
 class TrackingService:
     """Experiments, runs, params, metrics, tags and artifacts."""
 
-    def __init__(self, store: TrackingStore, *, audit: AuditService | None = None,
-                 content: ContentStore | None = None) -> None:
+    def __init__(
+        self, store: TrackingStore, *, audit: AuditService | None = None, content: ContentStore | None = None
+    ) -> None:
         self.store = store
         self.audit = audit
         self.content = content
@@ -65,9 +66,13 @@ class TrackingService:
         return self.store.list_experiments(limit=_positive(limit, "limit"), offset=max(offset, 0))
 
     # -- runs ----------------------------------------------------------------------
-    def create_run(self, experiment: str, run_name: str | None = None,
-                   tags: Mapping[str, str] | None = None,
-                   lineage: Mapping[str, Any] | None = None) -> RunRecord:
+    def create_run(
+        self,
+        experiment: str,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> RunRecord:
         exp = self.get_or_create_experiment(experiment)
         run_id = new_id()
         name = names.check_name(run_name, "run name") if run_name is not None else f"run-{run_id[-8:]}"
@@ -79,8 +84,9 @@ class TrackingService:
     def get_run(self, run_id: str) -> RunRecord:
         return self.store.get_run(_check_id(run_id))
 
-    def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED,
-                error: str | None = None) -> RunRecord:
+    def end_run(
+        self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, error: str | None = None
+    ) -> RunRecord:
         final = _status(status)
         if not final.is_terminal:
             raise InvalidInputError("a run can only be ended as finished, failed or killed")
@@ -103,7 +109,9 @@ class TrackingService:
     # -- params, tags, metrics -----------------------------------------------------
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         clean = {
-            names.check_key(k, "param key"): names.check_value(v, names.MAX_PARAM_VALUE_LENGTH, f"param {k!r}")
+            names.check_key(k, "param key"): names.check_value(
+                v, names.MAX_PARAM_VALUE_LENGTH, f"param {k!r}"
+            )
             for k, v in params.items()
         }
         if clean:
@@ -141,9 +149,14 @@ class TrackingService:
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         return self.store.get_metric_history(_check_id(run_id), names.check_key(key, "metric key"))
 
-    def search_runs(self, experiments: Sequence[str] | str | None = None, filter: str | None = None,
-                    order_by: str | Sequence[str] | None = None, max_results: int = 1000,
-                    offset: int = 0) -> list[RunRecord]:
+    def search_runs(
+        self,
+        experiments: Sequence[str] | str | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> list[RunRecord]:
         """Runs of the named experiments (None: all) matching ``filter``, sorted by ``order_by``."""
         if max_results < 1 or max_results > MAX_RESULTS:
             raise InvalidInputError(f"max_results must be between 1 and {MAX_RESULTS}, got {max_results}")
@@ -151,12 +164,18 @@ class TrackingService:
         if experiments is not None:
             wanted = [experiments] if isinstance(experiments, str) else list(experiments)
             experiment_ids = [self.get_experiment(name).id for name in wanted]
-        return self.store.search_runs(experiment_ids, parse_filter(filter), parse_order_by(order_by),
-                                      max_results=max_results, offset=max(offset, 0))
+        return self.store.search_runs(
+            experiment_ids,
+            parse_filter(filter),
+            parse_order_by(order_by),
+            max_results=max_results,
+            offset=max(offset, 0),
+        )
 
     # -- artifacts -----------------------------------------------------------------
-    def log_artifact(self, run_id: str, local_path: str | Path,
-                     artifact_path: str | None = None) -> list[Artifact]:
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[Artifact]:
         """Store a file or a folder's files by content; record logical path -> digest."""
         from shipyard.storage.paths import check_artifact_path, walk_upload
 
@@ -187,8 +206,11 @@ class TrackingService:
 
         content = self._content()
         wanted = check_artifact_path(path) if path else None
-        chosen = [a for a in self.list_artifacts(run_id)
-                  if wanted is None or a.path == wanted or a.path.startswith(wanted + "/")]
+        chosen = [
+            a
+            for a in self.list_artifacts(run_id)
+            if wanted is None or a.path == wanted or a.path.startswith(wanted + "/")
+        ]
         if wanted is not None and not chosen:
             raise NotFoundError(f"run {run_id} has no artifact at {wanted!r}")
         written = []
@@ -206,8 +228,10 @@ class TrackingService:
         return self.content
 
     def _check_tags(self, tags: Mapping[str, Any]) -> dict[str, str]:
-        return {names.check_key(k, "tag key"): names.check_value(v, names.MAX_TAG_VALUE_LENGTH, f"tag {k!r}")
-                for k, v in tags.items()}
+        return {
+            names.check_key(k, "tag key"): names.check_value(v, names.MAX_TAG_VALUE_LENGTH, f"tag {k!r}")
+            for k, v in tags.items()
+        }
 
     def _record(self, action: str, target: str, payload: Any) -> None:
         if self.audit is not None:

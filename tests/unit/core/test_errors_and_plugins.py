@@ -40,10 +40,17 @@ def test_resolve_imports_on_first_use() -> None:
     assert resolve({"file": "pathlib:PurePosixPath"}, "/tmp/x", "thing").__name__ == "PurePosixPath"
 
 
-@pytest.mark.parametrize(("uri", "scheme"), [
-    ("sqlite:///a.db", "sqlite"), ("postgresql+psycopg://u@h/d", "postgresql+psycopg"),
-    ("HTTP://h", "http"), ("relative/path", "file"), ("/abs", "file"), ("s3://b/p", "s3"),
-    ("memory://", "memory"),
-])
+@pytest.mark.parametrize(
+    ("uri", "scheme"),
+    [
+        ("sqlite:///a.db", "sqlite"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg"),
+        ("HTTP://h", "http"),
+        ("relative/path", "file"),
+        ("/abs", "file"),
+        ("s3://b/p", "s3"),
+        ("memory://", "memory"),
+    ],
+)
 def test_scheme_of(uri: str, scheme: str) -> None:
     assert scheme_of(uri) == scheme

@@ -142,7 +142,9 @@ def test_artifacts_file_and_folder_round_trip(tmp_path: Path) -> None:
         with pytest.raises(sy.InvalidInputError):
             run.log_artifact(single, "../escape.txt")
     paths = set(sy.download_artifacts(run.id, tmp_path / "out"))
-    assert paths == {tmp_path / "out" / p for p in ("model/weights.bin", "model/sub/config.json", "report.txt")}
+    assert paths == {
+        tmp_path / "out" / p for p in ("model/weights.bin", "model/sub/config.json", "report.txt")
+    }
     assert (tmp_path / "out" / "model" / "weights.bin").read_bytes() == b"\x00\x01" * 1000
 
 

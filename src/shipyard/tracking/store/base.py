@@ -23,8 +23,9 @@ class TrackingStore(ABC):
     """
 
     @abstractmethod
-    def create_experiment(self, experiment_id: str, name: str, created_at: int,
-                          tags: Mapping[str, str] | None = None) -> Experiment: ...
+    def create_experiment(
+        self, experiment_id: str, name: str, created_at: int, tags: Mapping[str, str] | None = None
+    ) -> Experiment: ...
 
     @abstractmethod
     def get_experiment(self, experiment_id: str) -> Experiment: ...
@@ -36,16 +37,23 @@ class TrackingStore(ABC):
     def list_experiments(self, limit: int = 1000, offset: int = 0) -> list[Experiment]: ...
 
     @abstractmethod
-    def create_run(self, run_id: str, experiment_id: str, name: str, start_time: int,
-                   tags: Mapping[str, str] | None = None,
-                   lineage: Mapping[str, Any] | None = None) -> RunRecord: ...
+    def create_run(
+        self,
+        run_id: str,
+        experiment_id: str,
+        name: str,
+        start_time: int,
+        tags: Mapping[str, str] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> RunRecord: ...
 
     @abstractmethod
     def get_run(self, run_id: str) -> RunRecord: ...
 
     @abstractmethod
-    def set_run_status(self, run_id: str, status: RunStatus, end_time: int | None = None,
-                       error: str | None = None) -> RunRecord:
+    def set_run_status(
+        self, run_id: str, status: RunStatus, end_time: int | None = None, error: str | None = None
+    ) -> RunRecord:
         """Move a running run to a terminal status; ``ConflictError`` if it already ended."""
 
     @abstractmethod
@@ -73,9 +81,14 @@ class TrackingStore(ABC):
         ``NotFoundError`` if the run does not exist."""
 
     @abstractmethod
-    def search_runs(self, experiment_ids: Sequence[str] | None, filter: Expr | None,
-                    order_by: Sequence[OrderBy], max_results: int = 1000,
-                    offset: int = 0) -> list[RunRecord]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter: Expr | None,
+        order_by: Sequence[OrderBy],
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> list[RunRecord]:
         """Runs matching ``filter``, sorted by ``order_by`` then newest start first."""
 
     @abstractmethod
@@ -85,5 +98,5 @@ class TrackingStore(ABC):
     @abstractmethod
     def list_artifacts(self, run_id: str) -> list[Artifact]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook: most stores hold nothing to release)
         """Release connections and threads."""

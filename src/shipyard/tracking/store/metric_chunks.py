@@ -42,8 +42,15 @@ def pack_chunks(rows: Sequence[MetricRow]) -> tuple[list[dict[str, Any]], list[M
     for key, (step_list, stamp_list, value_list) in grouped.items():
         steps, stamps = np.asarray(step_list, _I8), np.asarray(stamp_list, _I8)
         values = np.asarray(value_list, _F8)
-        chunks.append({"key": key, "count": len(steps), "steps": steps.tobytes(),
-                       "timestamps": stamps.tobytes(), "vals": values.tobytes()})
+        chunks.append(
+            {
+                "key": key,
+                "count": len(steps),
+                "steps": steps.tobytes(),
+                "timestamps": stamps.tobytes(),
+                "vals": values.tobytes(),
+            }
+        )
         last = int(np.lexsort((np.arange(len(steps)), stamps, steps))[-1])
         latest.append((key, value_list[last], step_list[last], stamp_list[last]))
     return chunks, latest

@@ -30,9 +30,21 @@ from shipyard.tracking.store.sql_search import build_search
 T = TypeVar("T")
 NAN = math.nan
 
-_RUN_COLUMNS = (t.runs.c.pk, t.runs.c.id, t.runs.c.experiment_id, t.runs.c.name, t.runs.c.status,
-                t.runs.c.start_time, t.runs.c.end_time, t.runs.c.heartbeat_at, t.runs.c.error,
-                t.runs.c.lineage, t.runs.c.params_json, t.runs.c.tags_json, t.runs.c.metrics_json)
+_RUN_COLUMNS = (
+    t.runs.c.pk,
+    t.runs.c.id,
+    t.runs.c.experiment_id,
+    t.runs.c.name,
+    t.runs.c.status,
+    t.runs.c.start_time,
+    t.runs.c.end_time,
+    t.runs.c.heartbeat_at,
+    t.runs.c.error,
+    t.runs.c.lineage,
+    t.runs.c.params_json,
+    t.runs.c.tags_json,
+    t.runs.c.metrics_json,
+)
 
 
 class SqlTrackingStore(TrackingStore):
@@ -69,10 +81,15 @@ class SqlTrackingStore(TrackingStore):
         return pk
 
     # -- experiments ---------------------------------------------------------------
-    def create_experiment(self, experiment_id: str, name: str, created_at: int,
-                          tags: Mapping[str, str] | None = None) -> Experiment:
-        row = {"id": experiment_id, "name": name, "created_at": created_at,
-               "tags": orjson.dumps(dict(tags or {})).decode()}
+    def create_experiment(
+        self, experiment_id: str, name: str, created_at: int, tags: Mapping[str, str] | None = None
+    ) -> Experiment:
+        row = {
+            "id": experiment_id,
+            "name": name,
+            "created_at": created_at,
+            "tags": orjson.dumps(dict(tags or {})).decode(),
+        }
         try:
             self._write(lambda conn: conn.execute(t.experiments.insert().values(**row)))
         except IntegrityError as exc:
@@ -98,19 +115,34 @@ class SqlTrackingStore(TrackingStore):
         return [_experiment(r) for r in rows]
 
     # -- runs ----------------------------------------------------------------------
-    def create_run(self, run_id: str, experiment_id: str, name: str, start_time: int,
-                   tags: Mapping[str, str] | None = None,
-                   lineage: Mapping[str, Any] | None = None) -> RunRecord:
+    def create_run(
+        self,
+        run_id: str,
+        experiment_id: str,
+        name: str,
+        start_time: int,
+        tags: Mapping[str, str] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> RunRecord:
         def write(conn: Connection) -> None:
-            if conn.execute(sa.select(t.experiments.c.id).where(t.experiments.c.id == experiment_id)).first() \
-                    is None:
+            if (
+                conn.execute(sa.select(t.experiments.c.id).where(t.experiments.c.id == experiment_id)).first()
+                is None
+            ):
                 raise NotFoundError(f"experiment {experiment_id!r} not found")
-            pk = conn.execute(t.runs.insert().values(
-                id=run_id, experiment_id=experiment_id, name=name, status=RunStatus.RUNNING.value,
-                start_time=start_time,
-                lineage=orjson.dumps(dict(lineage or {}), default=str).decode(),
-                tags_json=_dumps(dict(tags or {})),
-            ).returning(t.runs.c.pk)).scalar_one()
+            pk = conn.execute(
+                t.runs.insert()
+                .values(
+                    id=run_id,
+                    experiment_id=experiment_id,
+                    name=name,
+                    status=RunStatus.RUNNING.value,
+                    start_time=start_time,
+                    lineage=orjson.dumps(dict(lineage or {}), default=str).decode(),
+                    tags_json=_dumps(dict(tags or {})),
+                )
+                .returning(t.runs.c.pk)
+            ).scalar_one()
             if tags:
                 conn.execute(t.tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
 
@@ -129,17 +161,21 @@ class SqlTrackingStore(TrackingStore):
 
         return self._read(read)
 
-    def set_run_status(self, run_id: str, status: RunStatus, end_time: int | None = None,
-                       error: str | None = None) -> RunRecord:
+    def set_run_status(
+        self, run_id: str, status: RunStatus, end_time: int | None = None, error: str | None = None
+    ) -> RunRecord:
         def write(conn: Connection) -> None:
             pk = self._pk(conn, run_id)
             done = conn.execute(
-                t.runs.update().where(t.runs.c.pk == pk, t.runs.c.status == RunStatus.RUNNING.value)
+                t.runs.update()
+                .where(t.runs.c.pk == pk, t.runs.c.status == RunStatus.RUNNING.value)
                 .values(status=status.value, end_time=end_time, error=error)
             ).rowcount
             if not done:
                 current = conn.execute(sa.select(t.runs.c.status).where(t.runs.c.pk == pk)).scalar()
-                raise ConflictError(f"run {run_id} already ended as {current}; it cannot become {status.value}")
+                raise ConflictError(
+                    f"run {run_id} already ended as {current}; it cannot become {status.value}"
+                )
 
         self._write(write)
         return self.get_run(run_id)
@@ -152,26 +188,36 @@ class SqlTrackingStore(TrackingStore):
 
     def find_stale_runs(self, heartbeat_before: int) -> list[RunRecord]:
         last_seen = sa.func.coalesce(t.runs.c.heartbeat_at, t.runs.c.start_time)
-        query = sa.select(*_RUN_COLUMNS).where(t.runs.c.status == RunStatus.RUNNING.value,
-                                               last_seen < heartbeat_before).order_by(t.runs.c.start_time)
+        query = (
+            sa.select(*_RUN_COLUMNS)
+            .where(t.runs.c.status == RunStatus.RUNNING.value, last_seen < heartbeat_before)
+            .order_by(t.runs.c.start_time)
+        )
         return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
 
     # -- params, tags --------------------------------------------------------------
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         def write(conn: Connection) -> None:
             pk = self._pk(conn, run_id)
-            existing = dict(conn.execute(sa.select(t.params.c.key, t.params.c.value).where(
-                t.params.c.run_pk == pk, t.params.c.key.in_(list(params)))).all())
+            existing = dict(
+                conn.execute(
+                    sa.select(t.params.c.key, t.params.c.value).where(
+                        t.params.c.run_pk == pk, t.params.c.key.in_(list(params))
+                    )
+                ).all()
+            )
             for key, value in params.items():
                 if key in existing and existing[key] != value:
                     raise ConflictError(
                         f"param {key!r} of run {run_id} is already {existing[key]!r}; params are "
                         f"immutable, so it cannot become {value!r} (log it under another key)"
                     )
-            new = [{"run_pk": pk, "key": k, "value": v} for k, v in params.items() if k not in existing]
+            new = {k: v for k, v in params.items() if k not in existing}
             if new:
-                conn.execute(t.params.insert(), new)
-                _merge_json(conn, pk, t.runs.c.params_json, {row["key"]: row["value"] for row in new})
+                conn.execute(
+                    t.params.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in new.items()]
+                )
+                _merge_json(conn, pk, t.runs.c.params_json, new)
 
         self._write(write)
 
@@ -196,8 +242,11 @@ class SqlTrackingStore(TrackingStore):
             conn.execute(t.metric_chunks.insert(), [{"run_pk": pk, **chunk} for chunk in chunks])
             conn.exec_driver_sql(_upsert_latest(self.is_sqlite), [(pk, *row) for row in latest])
             lm = t.latest_metrics
-            now = conn.execute(sa.select(lm.c.key, lm.c.value).where(
-                lm.c.run_pk == pk, lm.c.key.in_([row[0] for row in latest]))).all()
+            now = conn.execute(
+                sa.select(lm.c.key, lm.c.value).where(
+                    lm.c.run_pk == pk, lm.c.key.in_([row[0] for row in latest])
+                )
+            ).all()
             _merge_json(conn, pk, t.runs.c.metrics_json, {k: _encode_float(v) for k, v in now})
 
         self._write(write)
@@ -205,17 +254,22 @@ class SqlTrackingStore(TrackingStore):
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         c = t.metric_chunks
 
-        def read(conn: Connection) -> list[Any]:
+        def read(conn: Connection) -> list[tuple[bytes, bytes, bytes]]:
             pk = self._pk(conn, run_id)
-            return conn.execute(sa.select(c.c.steps, c.c.timestamps, c.c.vals)
-                                .where(c.c.run_pk == pk, c.c.key == key).order_by(c.c.id)).all()
+            query = sa.select(c.c.steps, c.c.timestamps, c.c.vals).where(c.c.run_pk == pk, c.c.key == key)
+            return [(r[0], r[1], r[2]) for r in conn.execute(query.order_by(c.c.id))]
 
         return unpack_chunks(key, self._read(read))
 
     # -- search --------------------------------------------------------------------
-    def search_runs(self, experiment_ids: Sequence[str] | None, filter: Expr | None,
-                    order_by: Sequence[OrderBy], max_results: int = 1000,
-                    offset: int = 0) -> list[RunRecord]:
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter: Expr | None,
+        order_by: Sequence[OrderBy],
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> list[RunRecord]:
         query = build_search(_RUN_COLUMNS, experiment_ids, filter, order_by, self.is_sqlite)
         query = query.limit(max_results).offset(offset)
         return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
@@ -225,9 +279,13 @@ class SqlTrackingStore(TrackingStore):
         def write(conn: Connection) -> None:
             pk = self._pk(conn, run_id)
             paths = [a.path for a in artifacts]
-            conn.execute(t.artifacts.delete().where(t.artifacts.c.run_pk == pk, t.artifacts.c.path.in_(paths)))
-            conn.execute(t.artifacts.insert(), [
-                {"run_pk": pk, "path": a.path, "digest": a.digest, "size": a.size} for a in artifacts])
+            conn.execute(
+                t.artifacts.delete().where(t.artifacts.c.run_pk == pk, t.artifacts.c.path.in_(paths))
+            )
+            conn.execute(
+                t.artifacts.insert(),
+                [{"run_pk": pk, "path": a.path, "digest": a.digest, "size": a.size} for a in artifacts],
+            )
 
         if artifacts:
             self._write(write)
@@ -235,8 +293,11 @@ class SqlTrackingStore(TrackingStore):
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         def read(conn: Connection) -> list[Artifact]:
             a = t.artifacts
-            rows = conn.execute(sa.select(a.c.path, a.c.digest, a.c.size)
-                                .where(a.c.run_pk == self._pk(conn, run_id)).order_by(a.c.path))
+            rows = conn.execute(
+                sa.select(a.c.path, a.c.digest, a.c.size)
+                .where(a.c.run_pk == self._pk(conn, run_id))
+                .order_by(a.c.path)
+            )
             return [Artifact(path, digest, size) for path, digest, size in rows]
 
         return self._read(read)
@@ -256,11 +317,23 @@ def _encode_float(value: float | None) -> float | str:
 
 def _record(r: Any) -> RunRecord:
     """A RunRecord from a run row; params, tags and latest metrics come from their JSON copies."""
-    metrics = {k: _NON_FINITE[v] if isinstance(v, str) else v for k, v in orjson.loads(r.metrics_json).items()}
-    return RunRecord(id=r.id, experiment_id=r.experiment_id, name=r.name, status=RunStatus(r.status),
-                     start_time=r.start_time, end_time=r.end_time, heartbeat_at=r.heartbeat_at,
-                     error=r.error, lineage=orjson.loads(r.lineage), params=orjson.loads(r.params_json),
-                     tags=orjson.loads(r.tags_json), metrics=metrics)
+    metrics = {
+        k: _NON_FINITE[v] if isinstance(v, str) else v for k, v in orjson.loads(r.metrics_json).items()
+    }
+    return RunRecord(
+        id=r.id,
+        experiment_id=r.experiment_id,
+        name=r.name,
+        status=RunStatus(r.status),
+        start_time=r.start_time,
+        end_time=r.end_time,
+        heartbeat_at=r.heartbeat_at,
+        error=r.error,
+        lineage=orjson.loads(r.lineage),
+        params=orjson.loads(r.params_json),
+        tags=orjson.loads(r.tags_json),
+        metrics=metrics,
+    )
 
 
 def _dumps(value: Any) -> str:
@@ -287,5 +360,3 @@ def _upsert_latest(is_sqlite: bool) -> str:
         "timestamp = excluded.timestamp WHERE excluded.step > latest_metrics.step OR "
         "(excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)"
     )
-
-

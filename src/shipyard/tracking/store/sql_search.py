@@ -6,14 +6,15 @@ contract suite checks both against each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from shipyard.db import tables as t
-from shipyard.tracking.filters import And, Comparison, Expr, OrderBy, Or, literal_text
+from shipyard.tracking.filters import And, Comparison, Expr, Or, OrderBy, literal_text
 
 _ATTRIBUTE_COLUMNS = {
     "status": t.runs.c.status,
@@ -27,8 +28,13 @@ _KEYED = {"metrics": t.latest_metrics, "params": t.params, "tags": t.tags}
 _NUMERIC_PATTERN = r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 
 
-def build_search(columns: Sequence[Any], experiment_ids: Sequence[str] | None, filter: Expr | None,
-                 order_by: Sequence[OrderBy], is_sqlite: bool) -> sa.Select[Any]:
+def build_search(
+    columns: Sequence[Any],
+    experiment_ids: Sequence[str] | None,
+    filter: Expr | None,
+    order_by: Sequence[OrderBy],
+    is_sqlite: bool,
+) -> sa.Select[Any]:
     query = sa.select(*columns).select_from(t.runs)
     if experiment_ids is not None:
         query = query.where(t.runs.c.experiment_id.in_(list(experiment_ids)))
@@ -62,8 +68,11 @@ def _comparison(c: Comparison, is_sqlite: bool) -> ColumnElement[bool]:
         cond = _compare(_as_number(value_col, is_sqlite), c.op, c.value)
     else:
         cond = _compare(_code_point(value_col, is_sqlite), c.op, _as_text(c.value))
-    exists = sa.select(sa.literal(1)).select_from(table).where(
-        table.c.run_pk == t.runs.c.pk, table.c.key == c.key, cond)
+    exists = (
+        sa.select(sa.literal(1))
+        .select_from(table)
+        .where(table.c.run_pk == t.runs.c.pk, table.c.key == c.key, cond)
+    )
     return exists.exists()
 
 
@@ -74,19 +83,20 @@ def _compare_nullable(column: ColumnElement[Any], op: str, value: Any) -> Column
     return _compare(column, op, value)
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
+    compare = _OPERATORS.get(op)
+    if compare is not None:
+        return compare(column, value)
     if op == "like":
         return column.like(value, escape="\\")
     if op == "ilike":
@@ -115,8 +125,9 @@ def _as_number(column: ColumnElement[Any], is_sqlite: bool) -> ColumnElement[Any
     """A text column as a number, NULL when the text is not numeric."""
     if is_sqlite:
         return sa.func.sy_num(column)
-    return sa.case((column.regexp_match(_NUMERIC_PATTERN), sa.cast(column, sa.Float(precision=53))),
-                   else_=sa.null())
+    return sa.case(
+        (column.regexp_match(_NUMERIC_PATTERN), sa.cast(column, sa.Float(precision=53))), else_=sa.null()
+    )
 
 
 def _code_point(column: ColumnElement[Any], is_sqlite: bool) -> ColumnElement[Any]:
@@ -124,8 +135,9 @@ def _code_point(column: ColumnElement[Any], is_sqlite: bool) -> ColumnElement[An
     return column if is_sqlite else column.collate("C")
 
 
-def _order(query: sa.Select[Any], order: OrderBy, index: int,
-           is_sqlite: bool) -> tuple[sa.Select[Any], list[Any]]:
+def _order(
+    query: sa.Select[Any], order: OrderBy, index: int, is_sqlite: bool
+) -> tuple[sa.Select[Any], list[Any]]:
     if order.entity == "attributes":
         column: ColumnElement[Any] = _ATTRIBUTE_COLUMNS[order.key]
     else:
