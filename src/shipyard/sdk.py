@@ -28,11 +28,10 @@ def _buffer() -> Any:
 def start_run(
     experiment: str = DEFAULT_EXPERIMENT, run_name: str | None = None, tags: Mapping[str, Any] | None = None
 ) -> Run:
-    """Start a run (creating the experiment if needed); use it as a context manager.
+    """Start a run (creating the experiment if needed); use it as a context manager::
 
-    >>> import shipyard as sy                      # doctest: +SKIP
-    >>> with sy.start_run(experiment="demo") as run:  # doctest: +SKIP
-    ...     run.log_metric("loss", 0.5)
+        with sy.start_run(experiment="demo") as run:
+            run.log_metric("loss", 0.5)
     """
     ws = current_workspace()
     return fluent.start_run(ws.tracking, _buffer(), experiment, run_name, tags, ws.settings.capture_packages)

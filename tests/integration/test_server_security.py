@@ -229,3 +229,25 @@ def test_non_finite_metrics_round_trip(open_server: Server) -> None:
     tracking.log_metrics(run.id, [("x", -math.inf, 9, 9)])
     assert tracking.get_run(run.id).metrics == {"x": -math.inf}
     store.close()
+
+
+def test_rest_content_store_uploads_once_and_verifies(open_server: Server, tmp_path: Path) -> None:
+    from shipyard.client.content import RestContentStore
+
+    content = RestContentStore(open_server.url)
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"\x00\x01" * 300_000)
+    digest, size = content.put_file(source)
+    assert (digest, size) == (digest_bytes(source.read_bytes()), 600_000)
+    assert content.exists(digest) and content.put_file(source) == (digest, size)
+    assert content.get_bytes(content.put_bytes(b"small")) == b"small"
+    content.get_file(digest, tmp_path / "copy.bin")
+    assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.bin", "model.bin"]  # no temp file left
+    tracking = TrackingService(RestTrackingStore(open_server.url), content=content)  # type: ignore[arg-type]
+    run = tracking.create_run("artifacts")
+    tracking.log_artifact(run.id, source, "weights/model.bin")
+    written = tracking.download_artifacts(run.id, tmp_path / "out")
+    assert [p.read_bytes() for p in written] == [source.read_bytes()]
+    tracking.store.close()
+    content.close()
