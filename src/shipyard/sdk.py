@@ -30,8 +30,8 @@ def start_run(
 ) -> Run:
     """Start a run (creating the experiment if needed); use it as a context manager::
 
-        with sy.start_run(experiment="demo") as run:
-            run.log_metric("loss", 0.5)
+    with sy.start_run(experiment="demo") as run:
+        run.log_metric("loss", 0.5)
     """
     ws = current_workspace()
     return fluent.start_run(ws.tracking, _buffer(), experiment, run_name, tags, ws.settings.capture_packages)
