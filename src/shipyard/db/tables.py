@@ -131,3 +131,58 @@ tokens = sa.Table(
     sa.Column("revoked_at", Ms),
     sa.Column("last_used_at", Ms),
 )
+
+# -- datasets ---------------------------------------------------------------------------
+datasets = sa.Table(
+    "datasets", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+# One row per version. ``manifest`` is a JSON list of [path, digest, size] sorted by path;
+# ``digest`` is the blake3 of that canonical manifest, so equal content means equal digest.
+dataset_versions = sa.Table(
+    "dataset_versions", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("dataset_id", Id, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("source_path", sa.Text),
+    sa.Column("kind", sa.String(16), nullable=False),  # "file" or "folder"
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("manifest", sa.Text, nullable=False),
+    sa.Column("schema", sa.Text),  # JSON: {file path: [[column, type], ...]} for tabular files
+    sa.Column("row_count", sa.BigInteger),
+    sa.Column("profile", sa.Text),  # JSON: {file path: {column: stats}}
+    sa.UniqueConstraint("dataset_id", "version"),
+    sa.Index("ix_dataset_versions_dataset_digest", "dataset_id", "digest"),
+)
+
+# -- validation -------------------------------------------------------------------------
+validation_results = sa.Table(
+    "validation_results", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("dataset_version_id", Id, sa.ForeignKey("dataset_versions.id"), index=True),
+    sa.Column("data_ref", sa.Text, nullable=False),  # "name@3", a path, or "<dataframe>"
+    sa.Column("suite_name", sa.String(256), nullable=False),
+    sa.Column("suite_digest", sa.String(80), nullable=False, index=True),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),  # JSON of the ValidationResult
+)
+
+# -- run inputs (lineage from runs to the data they read) -------------------------------
+run_inputs = sa.Table(
+    "run_inputs", metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),  # "dataset"
+    sa.Column("ref", sa.String(300), primary_key=True),  # "name@3"
+    sa.Column("context", sa.String(64), primary_key=True),  # "training", "validation", ...
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
