@@ -16,6 +16,7 @@ from shipyard._version import __version__
 
 if TYPE_CHECKING:
     from shipyard.core.config import Settings
+    from shipyard.sdk import datasets
     from shipyard.core.errors import (
         AlreadyExistsError,
         AuthenticationRequired,
@@ -92,10 +93,17 @@ _EXPORTS: dict[str, str] = {
     },
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+# Sub-namespaces of the SDK: ``sy.datasets.add(...)``.
+_MODULES: dict[str, str] = {"datasets": "shipyard.sdk.datasets"}
+
+__all__ = ["__version__", *sorted([*_EXPORTS, *_MODULES])]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value: Any = importlib.import_module(_MODULES[name])
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shipyard' has no attribute {name!r}")

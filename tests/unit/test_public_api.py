@@ -46,6 +46,7 @@ def test_all_is_the_documented_surface() -> None:
         "AuthenticationRequired",
         "BackendUnavailable",
         "UserCodeError",
+        "datasets",
     }
 
 
