@@ -2,6 +2,12 @@
 
 The service is the only door into a :class:`TrackingStore`; the SDK, the CLI and
 the server all go through it, so every rule holds in every mode.
+
+Ids and times are chosen here unless the caller supplies them (keyword-only
+``experiment_id``, ``run_id``, ``created_at``, ``start_time``, ``end_time``, ``at``):
+a remote SDK runs its own service, which has already chosen them before its REST
+store sends them, and the server keeps them. Supplied ids must look like
+:func:`~shipyard.core.ids.new_id` ones.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core import names
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import InvalidInputError, NotFoundError
-from shipyard.core.ids import new_id
-from shipyard.tracking.filters import parse_filter, parse_order_by
+from shipyard.core.ids import check_id, new_id
+from shipyard.tracking.filters import Expr, OrderBy, parse_filter, parse_order_by
 from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 
 MAX_BATCH = 100_000
 MAX_RESULTS = 50_000
+MAX_ARTIFACTS = 100_000
 
 
 class TrackingService:
@@ -38,10 +45,20 @@ class TrackingService:
         self._checked_keys: set[str] = set()
 
     # -- experiments ---------------------------------------------------------------
-    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+    def create_experiment(
+        self,
+        name: str,
+        tags: Mapping[str, str] | None = None,
+        *,
+        experiment_id: str | None = None,
+        created_at: int | None = None,
+    ) -> Experiment:
+        """Create an experiment (``AlreadyExistsError`` if the name is taken)."""
         names.check_name(name, "experiment name")
         clean = self._check_tags(tags or {})
-        experiment = self.store.create_experiment(new_id(), name, now_ms(), clean)
+        new = new_id() if experiment_id is None else check_id(experiment_id, "experiment id")
+        when = now_ms() if created_at is None else _time(created_at, "created_at")
+        experiment = self.store.create_experiment(new, name, when, clean)
         self._record("experiment.create", f"experiment:{experiment.id}", {"name": name, "tags": clean})
         return experiment
 
@@ -60,7 +77,15 @@ class TrackingService:
     def get_experiment(self, id_or_name: str) -> Experiment:
         """An experiment by name, or by id when no experiment has that name."""
         found = self.store.find_experiment_by_name(id_or_name)
-        return found if found is not None else self.store.get_experiment(id_or_name)
+        return found if found is not None else self.get_experiment_by_id(id_or_name)
+
+    def get_experiment_by_id(self, experiment_id: str) -> Experiment:
+        """An experiment by id only (``NotFoundError`` otherwise, names are not tried)."""
+        return self.store.get_experiment(_check_ref(experiment_id, "experiment"))
+
+    def find_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment called ``name``, or None."""
+        return self.store.find_experiment_by_name(names.check_name(name, "experiment name"))
 
     def list_experiments(self, limit: int = 1000, offset: int = 0) -> list[Experiment]:
         return self.store.list_experiments(limit=_positive(limit, "limit"), offset=max(offset, 0))
@@ -68,40 +93,63 @@ class TrackingService:
     # -- runs ----------------------------------------------------------------------
     def create_run(
         self,
-        experiment: str,
+        experiment: str | None = None,
         run_name: str | None = None,
         tags: Mapping[str, str] | None = None,
         lineage: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        start_time: int | None = None,
+        experiment_id: str | None = None,
     ) -> RunRecord:
-        exp = self.get_or_create_experiment(experiment)
-        run_id = new_id()
-        name = names.check_name(run_name, "run name") if run_name is not None else f"run-{run_id[-8:]}"
+        """Start a run in ``experiment`` (a name, created if new) or in ``experiment_id`` (must exist)."""
+        if (experiment is None) == (experiment_id is None):
+            raise InvalidInputError("give exactly one of an experiment name or an experiment id")
+        if experiment_id is not None:
+            exp = self.get_experiment_by_id(experiment_id)
+        else:
+            exp = self.get_or_create_experiment(experiment)  # type: ignore[arg-type]
+        new = new_id() if run_id is None else check_id(run_id, "run id")
+        name = names.check_name(run_name, "run name") if run_name is not None else f"run-{new[-8:]}"
         clean = self._check_tags(tags or {})
-        run = self.store.create_run(run_id, exp.id, name, now_ms(), clean, dict(lineage or {}))
-        self._record("run.create", f"run:{run_id}", {"experiment_id": exp.id, "name": name})
+        when = now_ms() if start_time is None else _time(start_time, "start_time")
+        run = self.store.create_run(new, exp.id, name, when, clean, dict(lineage or {}))
+        self._record("run.create", f"run:{new}", {"experiment_id": exp.id, "name": name})
         return run
 
     def get_run(self, run_id: str) -> RunRecord:
         return self.store.get_run(_check_id(run_id))
 
     def end_run(
-        self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, error: str | None = None
+        self,
+        run_id: str,
+        status: RunStatus | str = RunStatus.FINISHED,
+        error: str | None = None,
+        *,
+        end_time: int | None = None,
     ) -> RunRecord:
+        """Move a running run to a terminal status (``ConflictError`` if it already ended)."""
         final = _status(status)
         if not final.is_terminal:
             raise InvalidInputError("a run can only be ended as finished, failed or killed")
-        run = self.store.set_run_status(_check_id(run_id), final, now_ms(), error)
+        when = now_ms() if end_time is None else _time(end_time, "end_time")
+        run = self.store.set_run_status(_check_id(run_id), final, when, error)
         self._record(f"run.{final.value}", f"run:{run_id}", {"error": error})
         return run
 
-    def heartbeat(self, run_id: str) -> None:
-        self.store.heartbeat(_check_id(run_id), now_ms())
+    def heartbeat(self, run_id: str, *, at: int | None = None) -> None:
+        """Record that the run's process is alive (at ``at``, default now)."""
+        self.store.heartbeat(_check_id(run_id), now_ms() if at is None else _time(at, "at"))
+
+    def find_stale_runs(self, heartbeat_before: int) -> list[RunRecord]:
+        """Running runs whose last heartbeat (or start) is older than ``heartbeat_before`` (ms)."""
+        return self.store.find_stale_runs(_int(heartbeat_before, "heartbeat_before"))
 
     def kill_stale_runs(self, stale_after_s: float) -> list[RunRecord]:
         """Mark ``killed`` every running run whose heartbeat is older than ``stale_after_s``."""
         cutoff = now_ms() - int(stale_after_s * 1000)
         killed = []
-        for run in self.store.find_stale_runs(cutoff):
+        for run in self.find_stale_runs(cutoff):
             reason = f"no heartbeat since {run.heartbeat_at or run.start_time} (ms); marked killed by gc"
             killed.append(self.end_run(run.id, RunStatus.KILLED, reason))
         return killed
@@ -158,18 +206,27 @@ class TrackingService:
         offset: int = 0,
     ) -> list[RunRecord]:
         """Runs of the named experiments (None: all) matching ``filter``, sorted by ``order_by``."""
-        if max_results < 1 or max_results > MAX_RESULTS:
-            raise InvalidInputError(f"max_results must be between 1 and {MAX_RESULTS}, got {max_results}")
         experiment_ids = None
         if experiments is not None:
             wanted = [experiments] if isinstance(experiments, str) else list(experiments)
             experiment_ids = [self.get_experiment(name).id for name in wanted]
+        return self.search_runs_parsed(
+            experiment_ids, parse_filter(filter), parse_order_by(order_by), max_results, offset
+        )
+
+    def search_runs_parsed(
+        self,
+        experiment_ids: Sequence[str] | None,
+        expr: Expr | None,
+        order_by: Sequence[OrderBy],
+        max_results: int = 1000,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        """Like :meth:`search_runs`, by experiment ids and with an already parsed filter and order."""
+        if max_results < 1 or max_results > MAX_RESULTS:
+            raise InvalidInputError(f"max_results must be between 1 and {MAX_RESULTS}, got {max_results}")
         return self.store.search_runs(
-            experiment_ids,
-            parse_filter(filter),
-            parse_order_by(order_by),
-            max_results=max_results,
-            offset=max(offset, 0),
+            experiment_ids, expr, order_by, max_results=max_results, offset=max(offset, 0)
         )
 
     # -- artifacts -----------------------------------------------------------------
@@ -196,6 +253,24 @@ class TrackingService:
         self.store.log_artifacts(run_id, records)
         self._record("run.log_artifacts", f"run:{run_id}", [a.path for a in records])
         return records
+
+    def record_artifacts(self, run_id: str, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        """Record logical path -> digest for content already in the content store.
+
+        For content uploaded beforehand (``PUT /api/v1/blobs/{digest}``): each path
+        is checked, and each digest must be stored with the stated size
+        (``NotFoundError`` if absent, ``InvalidInputError`` if the size differs).
+        """
+        if len(artifacts) > MAX_ARTIFACTS:
+            raise InvalidInputError(
+                f"at most {MAX_ARTIFACTS} artifact records per call, got {len(artifacts)}"
+            )
+        run_id = self.get_run(run_id).id
+        clean = [_stored_artifact(self._content(), a) for a in artifacts]
+        if clean:
+            self.store.log_artifacts(run_id, clean)
+            self._record("run.log_artifacts", f"run:{run_id}", [a.path for a in clean])
+        return clean
 
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         return self.store.list_artifacts(_check_id(run_id))
@@ -241,9 +316,30 @@ class TrackingService:
 
 
 def _check_id(run_id: object) -> str:
-    if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or not run_id.isalnum():
-        raise NotFoundError(f"run {run_id!r} not found: run ids are 32 hex characters")
-    return run_id
+    return _check_ref(run_id, "run")
+
+
+def _check_ref(value: object, kind: str) -> str:
+    """An id naming an existing ``kind``; one that cannot be an id is simply not found."""
+    if not isinstance(value, str) or not value or len(value) > 64 or not value.isalnum():
+        raise NotFoundError(f"{kind} {value!r} not found: {kind} ids are 32 hex characters")
+    return value
+
+
+def _stored_artifact(content: ContentStore, artifact: Artifact) -> Artifact:
+    """``artifact`` with its path and digest checked against what the content store holds."""
+    from shipyard.storage.digests import check_digest
+    from shipyard.storage.paths import check_artifact_path
+
+    path, digest = check_artifact_path(artifact.path), check_digest(artifact.digest)
+    if not content.exists(digest):
+        raise NotFoundError(f"no content with digest {digest} for artifact {path!r}: upload it first")
+    size = content.size(digest)
+    if size != artifact.size:
+        raise InvalidInputError(
+            f"artifact {path!r} says {artifact.size} bytes; the content of {digest} has {size}"
+        )
+    return Artifact(path, digest, size)
 
 
 def _status(value: RunStatus | str) -> RunStatus:
@@ -279,6 +375,14 @@ def _int(value: object, what: str) -> int:
             pass
         raise InvalidInputError(f"{what} must be an integer, got {value!r}")
     return value
+
+
+def _time(value: object, what: str) -> int:
+    """A caller-supplied time in ms since the epoch: an integer, not negative."""
+    ms = _int(value, what)
+    if ms < 0:
+        raise InvalidInputError(f"{what} must be a time in ms since the epoch, got {ms}")
+    return ms
 
 
 def _positive(value: int, what: str) -> int:
