@@ -15,9 +15,11 @@ from shipyard.core.config import Settings, load_settings
 from shipyard.core.plugins import resolve
 
 if TYPE_CHECKING:
+    from shipyard.datasets.service import DatasetService
     from shipyard.governance.service import AuditService, AuthService
     from shipyard.storage.cas import ContentStore
     from shipyard.tracking.service import TrackingService
+    from shipyard.validation.service import ValidationService
 
 
 class Workspace:
@@ -62,7 +64,9 @@ class Workspace:
     def auth(self) -> AuthService:
         from shipyard.governance.service import AuthService
 
-        return AuthService(self._store("shipyard.governance.store:AUTH_STORES", "auth store"), self.audit)
+        store = self._store("shipyard.governance.store:AUTH_STORES", "auth store")
+        # A server records its own audit events for the changes made through it.
+        return AuthService(store, None if self.settings.is_remote else self.audit)
 
     @cached_property
     def tracking(self) -> TrackingService:
@@ -73,11 +77,35 @@ class Workspace:
         audit = None if self.settings.is_remote else self.audit
         return TrackingService(store, audit=audit, content=self.content)
 
+    @cached_property
+    def datasets(self) -> DatasetService:
+        from shipyard.datasets.service import DatasetService
+
+        store = self._store("shipyard.datasets.store:DATASET_STORES", "dataset store")
+        audit = None if self.settings.is_remote else self.audit
+        return DatasetService(store, self.content, audit=audit, home=self.settings.home)
+
+    @cached_property
+    def validation(self) -> ValidationService:
+        """Validation suites and their stored results (no REST store yet: local backends only)."""
+        from shipyard.validation.service import ValidationService
+
+        store = self._store("shipyard.validation.store:VALIDATION_STORES", "validation store")
+        return ValidationService(store, self.datasets, None if self.settings.is_remote else self.audit)
+
     def close(self) -> None:
-        for name in ("tracking",):
+        """Release what the built services hold (connections, HTTP clients)."""
+        for name in ("tracking", "datasets", "validation"):
             service = self.__dict__.get(name)
             if service is not None:
                 service.store.close()
+        for name in ("auth", "audit"):  # governance stores close only when they hold something
+            close = getattr(getattr(self.__dict__.get(name), "store", None), "close", None)
+            if close is not None:
+                close()
+        close = getattr(self.__dict__.get("content"), "close", None)
+        if close is not None:
+            close()
 
 
 _current: Workspace | None = None

@@ -6,11 +6,12 @@ tables first (``postgres_uri``) and gets a fresh :class:`RestTrackingStore`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from shipyard.client.content import RestContentStore
 from shipyard.tracking.store.base import TrackingStore
 from shipyard.tracking.store.rest import RestTrackingStore
 
@@ -32,6 +33,13 @@ class TestRestTrackingStore(TrackingStoreContract):
         store = RestTrackingStore(rest_server, timeout=30.0)
         yield store
         store.close()
+
+    @pytest.fixture
+    def stored_digest(self, rest_server: str) -> Iterator[Callable[[bytes], str]]:
+        """Upload the bytes: the server records an artifact only for content it holds."""
+        content = RestContentStore(rest_server, timeout=30.0)
+        yield content.put_bytes
+        content.close()
 
 
 def test_rest_store_resolves_by_scheme() -> None:

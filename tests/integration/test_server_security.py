@@ -177,14 +177,22 @@ def test_audit_events_carry_the_token_user(auth_server: Server) -> None:
         assert admin.get("/api/v1/audit/events/last").json()["seq"] == events[-1]["seq"]
 
 
-def test_rest_audit_store_is_read_only(auth_server: Server) -> None:
+def test_rest_audit_append_records_the_token_user_at_server_time(auth_server: Server) -> None:
     from shipyard.governance.store.rest import RestAuditStore
 
+    digest = "sha256:" + "0" * 64
     store = RestAuditStore(auth_server.url, token=auth_server.tokens["admin"])
-    assert store.list_events(limit=2)
-    with pytest.raises(PermissionDenied):
-        store.append(1, "me", "x", "y", "sha256:0")
+    event = store.append(1, "someone-else", "model.promote", "model:m", digest)
+    assert (event.actor, event.action, event.payload_digest) == ("user-admin", "model.promote", digest)
+    assert event.time > 1 and store.last_event() == event
     store.close()
+    editor = RestAuditStore(auth_server.url, token=auth_server.tokens["editor"])
+    with pytest.raises(PermissionDenied):
+        editor.append(1, "me", "x", "y", digest)
+    editor.close()
+    with _client(auth_server, "admin") as admin:
+        body = {"actor": "a", "action": "x", "target": "y", "payload_digest": "sha256:0"}
+        _error(admin.post("/api/v1/audit/events", json=body), 400, "invalid_input")
 
 
 def test_unknown_run_is_404_json(open_server: Server) -> None:

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from shipyard._version import __version__
-from shipyard.cli import CliState, audit, db, experiments, runs, server, tokens
+from shipyard.cli import CliState, audit, data, db, experiments, runs, server, tokens, validate
 from shipyard.core.errors import ShipyardError
 
 
@@ -42,7 +42,9 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
 app.command("server")(server.serve_command)
+app.command("validate")(validate.validate_command)
 
 
 def _version(value: bool) -> None:

@@ -70,10 +70,14 @@ class InvalidInputError(ShipyardError):
 
 
 class ValidationFailed(ShipyardError):
-    """A data validation suite failed."""
+    """A data validation suite failed; ``result`` holds the ValidationResult when known."""
 
     code = "validation_failed"
     status = 422
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, result: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.result = result
 
 
 class GateFailed(ShipyardError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +35,11 @@ SECRET_PREFIX = "shp_"
 PAGE_SIZE = 1000
 # last_used_at is written at most once per this many ms per token, to keep reads cheap.
 TOUCH_EVERY_MS = 60_000
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# Token ids the service makes are 32 hex; ids recorded through the store API may be any short word.
+_TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# What the store keeps of a secret: a SHA-256 in hex is 64 characters.
+_SECRET_HASH = re.compile(r"[A-Za-z0-9]{64}")
 
 
 def payload_digest(payload: Any) -> str:
@@ -74,6 +80,20 @@ class AuditService:
         """Append one event; the payload itself is not stored, only its digest."""
         return self.store.append(now_ms(), actor, action, target, payload_digest(payload))
 
+    def record_digest(
+        self, actor: str, action: str, target: str, digest: str, *, time: int | None = None
+    ) -> AuditEvent:
+        """Append one event whose payload the caller already digested (``sha256:<64 hex>``).
+
+        ``time`` (ms) defaults to now; the server passes one only for an anonymous
+        caller on loopback (see ``docs/server.md``).
+        """
+        for value, what in ((actor, "actor"), (action, "action"), (target, "target")):
+            check_name(value, f"audit {what}")
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise InvalidInputError(f"payload digest {digest!r} is invalid: expected 'sha256:' + 64 hex")
+        return self.store.append(_time(time), actor, action, target, digest)
+
     def list_events(self, after_seq: int = 0, limit: int = PAGE_SIZE) -> list[AuditEvent]:
         """Events after ``after_seq`` in seq order."""
         if limit < 1 or after_seq < 0:
@@ -104,9 +124,13 @@ class AuditService:
 
 
 class AuthService:
-    """Users, roles and bearer tokens; every change is written to the audit log."""
+    """Users, roles and bearer tokens; every change is written to the audit log.
 
-    def __init__(self, store: AuthStore, audit: AuditService) -> None:
+    ``audit`` is None only for a client of a server, which records its own events
+    (by the token's user) for every change made through its API.
+    """
+
+    def __init__(self, store: AuthStore, audit: AuditService | None) -> None:
         self.store = store
         self.audit = audit
 
@@ -120,24 +144,62 @@ class AuthService:
         self._ensure_user(name, wanted, actor)
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         token = self.store.create_token(new_id(), name, wanted, secret_hash(secret), now_ms())
-        self.audit.record(actor, "token.create", f"token:{token.id}", {"name": name, "role": wanted.value})
+        self._record(actor, "token.create", f"token:{token.id}", {"name": name, "role": wanted.value})
         return token, secret
+
+    def register_token(
+        self,
+        token_id: str,
+        name: str,
+        role: Role | str,
+        hashed: str,
+        *,
+        created_at: int | None = None,
+        actor: str = "local",
+    ) -> Token:
+        """Store a token whose secret the caller made and hashed (:func:`secret_hash`).
+
+        The user must exist (``NotFoundError``) and hold at least ``role``
+        (``ConflictError``); a taken id or hash is ``AlreadyExistsError``.
+        """
+        if not isinstance(token_id, str) or not _TOKEN_ID.fullmatch(token_id):
+            raise InvalidInputError(f"token id {token_id!r} is invalid: 1 to 64 letters, digits, '_' or '-'")
+        if not isinstance(hashed, str) or not _SECRET_HASH.fullmatch(hashed):
+            raise InvalidInputError(
+                "secret hash is invalid: expected the 64-character SHA-256 hex of the secret"
+            )
+        wanted = parse_role(role)
+        _check_allowed(self.get_user(check_name(name, "user name")), wanted)
+        token = self.store.create_token(token_id, name, wanted, hashed, _time(created_at))
+        self._record(actor, "token.create", f"token:{token.id}", {"name": name, "role": wanted.value})
+        return token
+
+    def create_user(
+        self, name: str, role: Role | str, *, created_at: int | None = None, actor: str = "local"
+    ) -> UserRow:
+        """Add a user (``AlreadyExistsError`` if the name is taken)."""
+        wanted = parse_role(role)
+        user = self.store.create_user(check_name(name, "user name"), wanted, _time(created_at))
+        self._record(actor, "user.create", f"user:{name}", {"role": wanted.value})
+        return user
 
     def _ensure_user(self, name: str, role: Role, actor: str) -> UserRow:
         user = self.store.find_user(name)
         if user is None:
             try:
-                user = self.store.create_user(name, role, now_ms())
+                user = self.create_user(name, role, actor=actor)
             except AlreadyExistsError:  # created meanwhile by someone else
                 user = self.store.get_user(name)
-            else:
-                self.audit.record(actor, "user.create", f"user:{name}", {"role": role.value})
-        if not user[1].allows(role):
-            raise ConflictError(
-                f"user {name!r} has role {user[1].value}; a token cannot carry more than its user's role "
-                f"(asked for {role.value}): ask for {user[1].value} or lower"
-            )
+        _check_allowed(user, role)
         return user
+
+    def get_user(self, name: str) -> UserRow:
+        """The user called ``name``; ``NotFoundError`` if there is none."""
+        return self.store.get_user(name)
+
+    def find_user(self, name: str) -> UserRow | None:
+        """The user called ``name``, or None."""
+        return self.store.find_user(name)
 
     def list_users(self) -> list[UserRow]:
         """All users as ``(name, role)``, by name."""
@@ -147,11 +209,19 @@ class AuthService:
         """Tokens in creation order; revoked ones only when asked."""
         return self.store.list_tokens(include_revoked=include_revoked)
 
-    def revoke_token(self, token_id: str, actor: str = "local") -> Token:
+    def find_token_by_hash(self, hashed: str) -> Token | None:
+        """The token (revoked or not) whose secret hashes to ``hashed``, or None; nothing is touched."""
+        return self.store.find_token_by_hash(hashed)
+
+    def revoke_token(self, token_id: str, actor: str = "local", *, at: int | None = None) -> Token:
         """Revoke a token by id (``NotFoundError`` if unknown); revoking twice is a no-op."""
-        token = self.store.revoke_token(token_id, now_ms())
-        self.audit.record(actor, "token.revoke", f"token:{token_id}", {"name": token.name})
+        token = self.store.revoke_token(token_id, _time(at))
+        self._record(actor, "token.revoke", f"token:{token_id}", {"name": token.name})
         return token
+
+    def touch_token(self, token_id: str, *, at: int | None = None) -> None:
+        """Set the token's ``last_used_at`` (``NotFoundError`` for an unknown id); not audited."""
+        self.store.touch_token(token_id, _time(at))
 
     def authenticate(self, secret: str | None) -> Token:
         """The live token whose secret this is; ``AuthenticationRequired`` otherwise."""
@@ -179,3 +249,26 @@ class AuthService:
                 f"token {token.id} of {token.name!r} has role {token.role.value}",
                 details={"needed": role.value, "held": token.role.value},
             )
+
+    def _record(self, actor: str, action: str, target: str, payload: Any) -> None:
+        if self.audit is not None:
+            self.audit.record(actor, action, target, payload)
+
+
+def _check_allowed(user: UserRow, role: Role) -> None:
+    """``ConflictError`` unless the user's role allows a token with ``role``."""
+    name, held = user
+    if not held.allows(role):
+        raise ConflictError(
+            f"user {name!r} has role {held.value}; a token cannot carry more than its user's role "
+            f"(asked for {role.value}): ask for {held.value} or lower"
+        )
+
+
+def _time(value: int | None) -> int:
+    """``value`` (ms since the epoch, a caller's choice) or now."""
+    if value is None:
+        return now_ms()
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"times are ms since the epoch, got {value!r}")
+    return value

@@ -68,5 +68,7 @@ def require(role: Role | None = None) -> Callable[[Request], Awaitable[Token | N
 by_method = Depends(require())
 #: Token, user and audit-log administration.
 admin_only = Depends(require(Role.ADMIN))
+#: The caller's token on an admin route, None for an anonymous caller (loopback, no ``--auth``).
+AdminToken = Annotated[Token | None, admin_only]
 #: Reads sent as POST (a search body).
 viewer_only = Depends(require(Role.VIEWER))

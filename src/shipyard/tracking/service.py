@@ -104,7 +104,7 @@ class TrackingService:
     ) -> RunRecord:
         """Start a run in ``experiment`` (a name, created if new) or in ``experiment_id`` (must exist)."""
         if (experiment is None) == (experiment_id is None):
-            raise InvalidInputError("give exactly one of an experiment name or an experiment id")
+            raise InvalidInputError("give either an experiment name ('experiment') or an 'experiment_id'")
         if experiment_id is not None:
             exp = self.get_experiment_by_id(experiment_id)
         else:
@@ -322,7 +322,7 @@ def _check_id(run_id: object) -> str:
 def _check_ref(value: object, kind: str) -> str:
     """An id naming an existing ``kind``; one that cannot be an id is simply not found."""
     if not isinstance(value, str) or not value or len(value) > 64 or not value.isalnum():
-        raise NotFoundError(f"{kind} {value!r} not found: {kind} ids are 32 hex characters")
+        raise NotFoundError(f"{kind} {value!r} not found")
     return value
 
 

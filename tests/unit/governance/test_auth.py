@@ -99,7 +99,7 @@ def test_invalid_user_name_is_refused(auth: AuthService) -> None:
 def test_revoking_an_unknown_token_fails_and_records_nothing(auth: AuthService) -> None:
     with pytest.raises(NotFoundError):
         auth.revoke_token("nope")
-    assert auth.audit.list_events() == []
+    assert auth.audit is not None and auth.audit.list_events() == []
 
 
 def test_secrets_are_never_stored_in_clear(auth: AuthService, sqlite_uri: str) -> None:
@@ -121,6 +121,7 @@ def test_mutations_are_audited(auth: AuthService) -> None:
     auth.create_token("bob", Role.VIEWER, actor="admin")
     auth.authenticate(secret)  # reads are not audited
     auth.revoke_token(token.id, actor="root")
+    assert auth.audit is not None
     events = auth.audit.list_events()
     assert [(e.actor, e.action) for e in events] == [
         ("admin", "user.create"),
@@ -131,3 +132,43 @@ def test_mutations_are_audited(auth: AuthService) -> None:
     assert events[1].target == f"token:{token.id}" and events[3].target == f"token:{token.id}"
     assert auth.audit.verify().ok
     assert all(secret not in e.target for e in events)
+
+
+def test_register_token_from_a_hash(auth: AuthService) -> None:
+    from shipyard.governance.service import secret_hash
+
+    with pytest.raises(NotFoundError):
+        auth.register_token("t1", "ghost", "viewer", secret_hash("s"))
+    auth.create_user("bob", "editor", created_at=3, actor="root")
+    token = auth.register_token("t1", "bob", "viewer", secret_hash("shp_mine"), created_at=7, actor="root")
+    assert (token.id, token.role, token.created_at) == ("t1", Role.VIEWER, 7)
+    assert auth.authenticate("shp_mine").id == "t1"
+    with pytest.raises(ConflictError, match="editor"):
+        auth.register_token("t2", "bob", "admin", secret_hash("other"))
+    for bad_id, bad_hash in (("../t", secret_hash("x")), ("t3", "short"), ("t3", "z" * 63 + "!")):
+        with pytest.raises(InvalidInputError):
+            auth.register_token(bad_id, "bob", "viewer", bad_hash)
+    auth.touch_token("t1", at=99)
+    assert auth.find_token_by_hash(secret_hash("shp_mine")).last_used_at == 99  # type: ignore[union-attr]
+    assert auth.revoke_token("t1", actor="root", at=50).revoked_at == 50
+    assert auth.audit is not None
+    events = [(e.actor, e.action) for e in auth.audit.list_events()]
+    assert events == [("root", "user.create"), ("root", "token.create"), ("root", "token.revoke")]
+
+
+def test_without_an_audit_service_nothing_is_recorded(sqlite_uri: str) -> None:
+    client_side = AuthService(SqlAuthStore(sqlite_uri), None)
+    client_side.create_token("bob", "editor")
+    assert AuditService(SqlAuditStore(sqlite_uri)).list_events() == []
+
+
+def test_record_digest_checks_its_input(auth: AuthService) -> None:
+    assert auth.audit is not None
+    digest = "sha256:" + "ab" * 32
+    event = auth.audit.record_digest("zoë", "model.promote", "model:m", digest, time=5)
+    assert (event.actor, event.time, event.payload_digest) == ("zoë", 5, digest)
+    for actor, action, bad_digest in (("", "a", digest), ("x", "a", "sha256:0"), ("x", "\n", digest)):
+        with pytest.raises(InvalidInputError):
+            auth.audit.record_digest(actor, action, "t", bad_digest)
+    with pytest.raises(InvalidInputError):
+        auth.audit.record_digest("x", "a", "t", digest, time=-1)

@@ -8,8 +8,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from shipyard.core.errors import NotFoundError
-from shipyard.server import tracking_store_api as store_api
 from shipyard.server.auth import WorkspaceDep, by_method
 from shipyard.server.encoding import experiment_json, json_response
 
@@ -29,10 +27,9 @@ class ExperimentIn(BaseModel):
 @router.post("", status_code=201)
 def create_experiment(body: ExperimentIn, workspace: WorkspaceDep) -> Response:
     """Create an experiment (409 ``already_exists`` if the name is taken)."""
-    if body.id is None or body.created_at is None:
-        experiment = workspace.tracking.create_experiment(body.name, body.tags)
-    else:
-        experiment = store_api.create_experiment(workspace, body.id, body.name, body.created_at, body.tags)
+    experiment = workspace.tracking.create_experiment(
+        body.name, body.tags, experiment_id=body.id, created_at=body.created_at
+    )
     return json_response(experiment_json(experiment), 201)
 
 
@@ -46,18 +43,12 @@ def list_experiments(
     """Experiments oldest first; with ``name``, a list of zero or one experiment."""
     tracking = workspace.tracking
     if name is not None:
-        try:
-            found = tracking.get_experiment(name)
-        except NotFoundError:
-            return json_response([])
-        return json_response([experiment_json(found)] if found.name == name else [])
+        found = tracking.find_experiment_by_name(name)
+        return json_response([] if found is None else [experiment_json(found)])
     return json_response([experiment_json(e) for e in tracking.list_experiments(limit=limit, offset=offset)])
 
 
 @router.get("/{experiment_id}")
 def get_experiment(experiment_id: str, workspace: WorkspaceDep) -> Response:
-    """One experiment by id."""
-    found = workspace.tracking.get_experiment(experiment_id)
-    if found.id != experiment_id:  # the service looks names up first
-        raise NotFoundError(f"experiment {experiment_id!r} not found")
-    return json_response(experiment_json(found))
+    """One experiment by id (names are not looked up here)."""
+    return json_response(experiment_json(workspace.tracking.get_experiment_by_id(experiment_id)))

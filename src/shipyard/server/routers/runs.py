@@ -9,8 +9,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from starlette.responses import Response
 
-from shipyard.core.errors import InvalidInputError
-from shipyard.server import tracking_store_api as store_api
 from shipyard.server.auth import WorkspaceDep, by_method, viewer_only
 from shipyard.server.encoding import artifact_json, history_json, json_response, run_json
 from shipyard.tracking.filter_codec import expr_from_json, order_by_from_json
@@ -30,8 +28,8 @@ class Strict(BaseModel):
 
 
 class RunIn(Strict):
-    """A new run: by experiment name (server picks id and time), or by experiment id with
-    the caller's ``id`` and ``start_time`` (what the REST store sends)."""
+    """A new run in experiment ``experiment`` (a name, created if new) or ``experiment_id``;
+    ``id`` and ``start_time`` are chosen by the server unless given (the REST store sends them)."""
 
     experiment: str | None = None
     experiment_id: str | None = None
@@ -95,29 +93,22 @@ class GcIn(Strict):
 @router.post("", status_code=201)
 def create_run(body: RunIn, workspace: WorkspaceDep) -> Response:
     """Create a run (404 if ``experiment_id`` is unknown; an ``experiment`` name is created if new)."""
-    if body.experiment_id is not None and body.id is not None and body.start_time is not None:
-        run = store_api.create_run(
-            workspace,
-            body.id,
-            body.experiment_id,
-            body.name or f"run-{body.id[-8:]}",
-            body.start_time,
-            body.tags,
-            body.lineage,
-        )
-    elif body.experiment is not None:
-        run = workspace.tracking.create_run(body.experiment, body.name, body.tags, body.lineage)
-    else:
-        raise InvalidInputError("give either 'experiment' (a name) or 'experiment_id', 'id' and 'start_time'")
+    run = workspace.tracking.create_run(
+        body.experiment,
+        body.name,
+        body.tags,
+        body.lineage,
+        run_id=body.id,
+        start_time=body.start_time,
+        experiment_id=body.experiment_id,
+    )
     return json_response(run_json(run), 201)
 
 
 @router.get("/stale")
 def find_stale_runs(workspace: WorkspaceDep, heartbeat_before: Annotated[int, Query()]) -> Response:
     """Running runs whose last heartbeat (or start) is older than ``heartbeat_before`` (ms)."""
-    return json_response(
-        [run_json(r) for r in store_api.find_stale_runs(workspace.tracking, heartbeat_before)]
-    )
+    return json_response([run_json(r) for r in workspace.tracking.find_stale_runs(heartbeat_before)])
 
 
 @router.post("/gc")
@@ -134,7 +125,7 @@ def search_runs(body: SearchIn, workspace: WorkspaceDep) -> Response:
     if body.experiments is not None:
         ids = [*(ids or []), *(tracking.get_experiment(name).id for name in body.experiments)]
     expr = parse_filter(body.filter) if isinstance(body.filter, str) else expr_from_json(body.filter)
-    runs = store_api.search_runs(tracking, ids, expr, _order_by(body.order_by), body.max_results, body.offset)
+    runs = tracking.search_runs_parsed(ids, expr, _order_by(body.order_by), body.max_results, body.offset)
     return json_response([run_json(r) for r in runs])
 
 
@@ -153,13 +144,13 @@ def get_run(run_id: str, workspace: WorkspaceDep) -> Response:
 def end_run(run_id: str, body: EndIn, workspace: WorkspaceDep) -> Response:
     """End a running run (409 ``conflict`` if it already ended)."""
     return json_response(
-        run_json(store_api.set_run_status(workspace, run_id, body.status, body.end_time, body.error))
+        run_json(workspace.tracking.end_run(run_id, body.status, body.error, end_time=body.end_time))
     )
 
 
 @router.post("/{run_id}/heartbeat", status_code=204)
 def heartbeat(run_id: str, body: HeartbeatIn, workspace: WorkspaceDep) -> Response:
-    store_api.heartbeat(workspace.tracking, run_id, body.at)
+    workspace.tracking.heartbeat(run_id, at=body.at)
     return Response(status_code=204)
 
 
@@ -194,7 +185,7 @@ def get_metric_history(run_id: str, key: Annotated[str, Query()], workspace: Wor
 def log_artifacts(run_id: str, body: ArtifactsIn, workspace: WorkspaceDep) -> Response:
     """Record artifacts (logical path -> digest) whose content was uploaded to ``/blobs`` first."""
     records = [Artifact(a.path, a.digest, a.size) for a in body.artifacts]
-    store_api.log_artifacts(workspace, run_id, records)
+    workspace.tracking.record_artifacts(run_id, records)
     return Response(status_code=204)
 
 

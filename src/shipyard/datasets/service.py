@@ -1,0 +1,239 @@
+"""Use cases of data versioning: add, status, get, diff, checkout, load, gc.
+
+The service is the only door into a :class:`DatasetStore`; the SDK, the CLI and the
+server all go through it. Blobs go to the :class:`ContentStore` before the version
+row is written, in one transaction, after them: a crash in between leaves only
+unreferenced blobs, which a later add reuses and ``gc`` removes.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from shipyard.core.clock import now_ms
+from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
+from shipyard.core.ids import new_id
+from shipyard.datasets.checkout import local_copy, materialize
+from shipyard.datasets.diff import diff_versions
+from shipyard.datasets.hashing import WORKERS, HashResult, StatCache, hash_files
+from shipyard.datasets.loading import FORMATS, load_tables
+from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
+from shipyard.datasets.refs import check_dataset_name, parse_ref
+from shipyard.datasets.reports import DatasetDiff, GcReport, StatusReport
+from shipyard.datasets.snapshot import manifest_digest, scan_source
+from shipyard.datasets.store.base import DatasetStore
+from shipyard.storage.paths import walk_upload
+
+if TYPE_CHECKING:
+    from shipyard.governance.service import AuditService
+    from shipyard.storage.cas import ContentStore
+
+Files = list[tuple[Path, str]]  # (local file, logical path)
+
+
+class Progress(Protocol):
+    """Receives progress of long steps (``phase`` is ``"hash"`` or ``"upload"``, amounts in bytes)."""
+
+    def start(self, phase: str, total: int) -> None: ...
+
+    def advance(self, phase: str, amount: int) -> None: ...
+
+
+class DatasetService:
+    """Datasets: immutable, content-addressed versions of files and folders."""
+
+    def __init__(
+        self,
+        store: DatasetStore,
+        content: ContentStore,
+        audit: AuditService | None = None,
+        home: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.content = content
+        self.audit = audit
+        self.home = Path(home) if home is not None else None
+        self.stat_cache = StatCache(self.home / "cache" / "statcache.sqlite") if self.home else None
+
+    # -- add -------------------------------------------------------------------------
+    def add(
+        self, path: str | Path, name: str, message: str | None = None, *, progress: Progress | None = None
+    ) -> DatasetVersion:
+        """Snapshot a file or folder as the next version of ``name`` (or return the latest if equal)."""
+        name = check_dataset_name(name)
+        kind, files = scan_source(path)
+        source = Path(path).absolute()
+        hashed = self._hash(files, source, progress)
+        entries = tuple(
+            FileEntry(logical, digest, size)
+            for (_, logical), digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
+        )
+        digest = manifest_digest(entries)
+        latest = self.store.find_latest_version(name)
+        if latest is not None and latest.digest == digest:
+            return latest
+        schema, row_count, profile = _profile([(logical, file) for file, logical in files])
+        self._upload(files, entries, progress)
+        from shipyard.core.actors import current_actor
+
+        draft = DatasetVersion(
+            id=new_id(),
+            name=name,
+            version=0,
+            digest=digest,
+            created_at=now_ms(),
+            kind=kind,
+            files=entries,
+            size=sum(e.size for e in entries),
+            message=message,
+            created_by=current_actor(),
+            source_path=str(source),
+            row_count=row_count,
+            schema=schema,
+            profile=profile,
+        )
+        version = self.store.create_version(draft, dataset_id=new_id())
+        if version.id == draft.id:
+            self._record("dataset.add", version, {"digest": digest, "files": len(entries)})
+        return version
+
+    def _hash(self, files: Files, root: Path, progress: Progress | None) -> HashResult:
+        on_file: Callable[[int], None] | None = None
+        if progress is not None:
+            progress.start("hash", sum(f.stat().st_size for f, _ in files))
+            on_file = lambda size: progress.advance("hash", size)  # noqa: E731
+        return hash_files([f for f, _ in files], cache=self.stat_cache, root=root, on_file=on_file)
+
+    def _upload(self, files: Files, entries: Sequence[FileEntry], progress: Progress | None) -> None:
+        """Store the blobs not yet in the content store, on parallel threads."""
+        by_digest = {e.digest: (file, e) for (file, _), e in zip(files, entries, strict=True)}
+        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(by_digest)))) as pool:
+            present = dict(zip(by_digest, pool.map(self.content.exists, by_digest), strict=True))
+            missing = [by_digest[d] for d, there in present.items() if not there]
+            if progress is not None:
+                progress.start("upload", sum(e.size for _, e in missing))
+
+            def put(item: tuple[Path, FileEntry]) -> None:
+                file, entry = item
+                if self.content.put_file(file) != (entry.digest, entry.size):
+                    raise ConflictError(f"{str(file)!r} changed while it was being added; add it again")
+                if progress is not None:
+                    progress.advance("upload", entry.size)
+
+            list(pool.map(put, missing))
+
+    # -- status ----------------------------------------------------------------------
+    def status(self, name: str) -> StatusReport:
+        """How the folder (or file) the latest version was added from differs from it now."""
+        version = self.get(name)
+        if not version.source_path:
+            raise InvalidInputError(f"{version.ref} has no recorded source folder to compare with")
+        source = Path(version.source_path)
+        if not source.exists():
+            raise InvalidInputError(f"the source of {version.ref}, {str(source)!r}, no longer exists")
+        files = walk_upload(source) if source.is_dir() else scan_source(source)[1]  # may now be empty
+        hashed = hash_files([f for f, _ in files], cache=self.stat_cache, root=source)
+        now = {
+            logical: (d, s) for (_, logical), d, s in zip(files, hashed.digests, hashed.sizes, strict=True)
+        }
+        before = {e.path: (e.digest, e.size) for e in version.files}
+        modified = sorted(p for p in now.keys() & before.keys() if now[p] != before[p])
+        return StatusReport(
+            ref=version.ref,
+            source_path=str(source),
+            added=sorted(now.keys() - before.keys()),
+            removed=sorted(before.keys() - now.keys()),
+            modified=modified,
+            unchanged_count=len(now.keys() & before.keys()) - len(modified),
+            hashed=hashed.hashed,
+        )
+
+    # -- reads -----------------------------------------------------------------------
+    def get(self, ref: str) -> DatasetVersion:
+        """The version named by ``"name@3"``, or the latest by ``"name"``."""
+        parsed = parse_ref(ref)
+        if parsed.version is not None:
+            return self.store.get_version(parsed.name, parsed.version)
+        latest = self.store.find_latest_version(parsed.name)
+        if latest is None:
+            raise NotFoundError(f"dataset {parsed.name!r} not found")
+        return latest
+
+    def list(self, limit: int = 1000, offset: int = 0) -> list[Dataset]:
+        """Datasets sorted by name."""
+        return self.store.list_datasets(limit=max(1, limit), offset=max(0, offset))
+
+    def versions(self, name: str) -> builtins.list[DatasetVersion]:
+        """Every version of ``name``, oldest first."""
+        return self.store.list_versions(check_dataset_name(name))
+
+    def diff(self, ref_a: str, ref_b: str) -> DatasetDiff:
+        """Files added, removed and changed from ``ref_a`` to ``ref_b``; schema and profile changes."""
+        return diff_versions(self.get(ref_a), self.get(ref_b))
+
+    # -- materialise -----------------------------------------------------------------
+    def checkout(self, ref: str, dest: str | Path, *, force: bool = False) -> builtins.list[Path]:
+        """Write the files of a version under ``dest``: read-only hard links when possible, verified."""
+        version = self.get(ref)
+        return materialize(self.content, version.files, Path(dest), force=force)
+
+    def local_path(self, ref: str) -> Path:
+        """A verified local copy of a version (its folder, or for a single file the file), cached."""
+        if self.home is None:
+            raise InvalidInputError("this dataset service has no home folder for its local cache")
+        return local_copy(self.content, self.get(ref), self.home / "cache" / "datasets")
+
+    def load(self, ref: str, format: str = "pandas") -> Any:
+        """The data of a version: a pandas DataFrame, an Arrow table (``"arrow"``) or a local ``"path"``."""
+        if format not in FORMATS:
+            raise InvalidInputError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        version = self.get(ref)
+        root = self.local_path(version.ref)
+        if format == "path":
+            return root
+        if version.kind == "file":
+            files = [(version.files[0].path, root)]
+        else:
+            files = [(f.path, root.joinpath(*f.path.split("/"))) for f in version.files]
+        table = load_tables(files, version.ref)
+        return table if format == "arrow" else table.to_pandas()
+
+    # -- gc --------------------------------------------------------------------------
+    def gc(self, dry_run: bool = True, keep: set[str] | frozenset[str] = frozenset()) -> GcReport:
+        """Blobs no dataset version references and not in ``keep``: listed, or deleted when not a dry run.
+
+        Do not run it while an ``add`` is in progress: that add's blobs are not referenced yet.
+        """
+        content = self.content
+        if not hasattr(content, "iter_digests"):
+            raise InvalidInputError("gc needs direct access to the artifact store: run it on the server")
+        referenced = self.store.referenced_digests()
+        orphans = sorted(set(content.iter_digests()) - referenced - set(keep))
+        size = sum(content.size(d) for d in orphans)
+        if not dry_run:
+            for digest in orphans:
+                try:
+                    content.delete(digest)
+                except NotFoundError:  # removed meanwhile by another gc
+                    continue
+            self._record("dataset.gc", None, {"deleted": len(orphans), "bytes": size})
+        return GcReport(orphans, size, not dry_run, len(referenced), len(set(keep)))
+
+    def _record(self, action: str, version: DatasetVersion | None, payload: Any) -> None:
+        if self.audit is not None:
+            from shipyard.core.actors import current_actor
+
+            target = f"dataset:{version.ref}" if version is not None else "datasets"
+            self.audit.record(current_actor(), action, target, payload)
+
+
+def _profile(files: list[tuple[str, Path]]) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
+    """Schema, row count and profile of the tabular files (the other files are skipped there)."""
+    from shipyard.datasets.profile import profile_files
+
+    schema, row_count, profile = profile_files(files)
+    return schema, row_count, profile
