@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -80,7 +79,15 @@ class SqlDatasetStore(DatasetStore):
     def _lock_dataset(self, conn: Connection, name: str, dataset_id: str, created_at: int) -> str:
         """The dataset's id, creating its row if new; on PostgreSQL the row stays locked."""
         values = {"id": dataset_id, "name": name, "created_at": created_at}
-        insert = (sqlite.insert(D) if self.is_sqlite else postgresql.insert(D)).values(**values)
+        # Imported here: a dialect package is slow to import, and a command needs only one.
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            insert: Any = sqlite_insert(D).values(**values)
+        else:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            insert = pg_insert(D).values(**values)
         conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
         query = sa.select(D.c.id).where(D.c.name == name)
         if not self.is_sqlite:
