@@ -16,7 +16,7 @@ from shipyard._version import __version__
 
 if TYPE_CHECKING:
     from shipyard.core.config import Settings
-    from shipyard.sdk import datasets
+    from shipyard import datasets
     from shipyard.core.errors import (
         AlreadyExistsError,
         AuthenticationRequired,
@@ -94,7 +94,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 # Sub-namespaces of the SDK: ``sy.datasets.add(...)``.
-_MODULES: dict[str, str] = {"datasets": "shipyard.sdk.datasets"}
+_MODULES: dict[str, str] = {"datasets": "shipyard.datasets"}
 
 __all__ = ["__version__", *sorted([*_EXPORTS, *_MODULES])]
 

@@ -20,7 +20,7 @@ from shipyard.core.errors import AlreadyExistsError, ConflictError, NotFoundErro
 from shipyard.core.ids import new_id
 from shipyard.storage.digests import digest_bytes
 from shipyard.tracking.filters import And, Comparison, Expr, Or, OrderBy, parse_filter, parse_order_by
-from shipyard.tracking.models import Artifact, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
 # Each backend subclass runs the same hypothesis tests on its own store, which is
@@ -559,6 +559,26 @@ class TrackingStoreContract:
                 assert any(same_float(latest[key], row[1]) for row in expected if (row[2], row[3]) == top)
             else:
                 assert key not in latest
+
+    # ---------------------------------------------------------------- inputs
+
+    def test_inputs_are_recorded_once_and_listed_in_order(self, store: TrackingStore) -> None:
+        run_id = make_run(store, make_experiment(store))
+        digest = "blake3:" + "ab" * 32
+        first = [
+            RunInput("dataset", "tx@2", digest, "training", 5),
+            RunInput("dataset", "tx@1", digest, "validation", 6),
+        ]
+        store.log_inputs(run_id, first)
+        store.log_inputs(run_id, [RunInput("dataset", "tx@2", "blake3:" + "cd" * 32, "training", 9)])
+        assert store.list_inputs(run_id) == [first[1], first[0]], "the first record of an input wins"
+        assert store.list_inputs(make_run(store, make_experiment(store, 2))) == []
+
+    def test_inputs_of_unknown_run_are_not_found(self, store: TrackingStore) -> None:
+        with pytest.raises(NotFoundError):
+            store.log_inputs(new_id(), [RunInput("dataset", "x@1", "blake3:" + "00" * 32, "training", 1)])
+        with pytest.raises(NotFoundError):
+            store.list_inputs(new_id())
 
     # ---------------------------------------------------------------- artifacts
 

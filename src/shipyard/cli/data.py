@@ -33,7 +33,7 @@ from shipyard.cli.output import (
     print_json,
     print_table,
 )
-from shipyard.core.errors import NotFoundError, ShipyardError
+from shipyard.core.errors import ShipyardError
 
 if TYPE_CHECKING:
     from shipyard.datasets.service import DatasetService, Progress
@@ -77,7 +77,7 @@ def add_command(
 def _latest_id(datasets: DatasetService, name: str) -> str | None:
     try:
         return datasets.get(name).id
-    except (NotFoundError, ShipyardError):
+    except ShipyardError:  # a new dataset (or a bad name, which add reports)
         return None
 
 

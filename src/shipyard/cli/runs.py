@@ -177,7 +177,7 @@ def show_command(
     run: Annotated[str, typer.Argument(metavar="RUN", help="Run id, or a unique prefix or suffix of it.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Show one run: status, times, lineage, params, tags, metrics and artifacts."""
+    """Show one run: status, times, lineage, inputs, params, tags, metrics and artifacts."""
     cli = state(ctx)
     tracking = cli.workspace.tracking
     record = resolve_run(tracking, run)
@@ -186,6 +186,10 @@ def show_command(
     doc = run_json(record, experiment_name(tracking, record.experiment_id))
     doc["stale"] = is_stale(record, stale_after_s)
     doc["artifacts"] = [{"path": a.path, "digest": a.digest, "size": a.size} for a in artifacts]
+    doc["inputs"] = [
+        {"kind": i.kind, "ref": i.ref, "digest": i.digest, "context": i.context}
+        for i in tracking.list_inputs(record.id)
+    ]
     if as_json:
         print_json(doc)
     else:
@@ -218,6 +222,11 @@ def print_run(doc: dict[str, Any], stale_after_s: float) -> None:
     print_fields(f"Run {doc['short_id']}", fields)
     if doc["lineage"]:
         print_fields("Lineage", lineage_fields(doc["lineage"]))
+    if doc["inputs"]:
+        table = make_table("kind", "ref", "context", "digest")
+        for i in doc["inputs"]:
+            add_row(table, i["kind"], i["ref"], i["context"], short_digest(i["digest"]))
+        print_table(table, "Inputs")
     print_mapping("Params", doc["params"])
     print_mapping("Tags", doc["tags"])
     print_mapping("Metrics (latest)", doc["metrics"])

@@ -1,9 +1,4 @@
-"""``sy.datasets``: content-addressed dataset versions.
-
->>> import shipyard as sy
->>> sy.datasets.__name__
-'shipyard.sdk.datasets'
-"""
+"""The functions behind ``sy.datasets``: content-addressed dataset versions."""
 
 from __future__ import annotations
 

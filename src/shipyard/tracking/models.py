@@ -66,6 +66,17 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class RunInput:
+    """Something a run read, e.g. ``RunInput("dataset", "transactions@3", "blake3:...", "training")``."""
+
+    kind: str
+    ref: str
+    digest: str
+    context: str
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """A run as stored: identity, status, lineage, params, tags and latest metrics."""
 

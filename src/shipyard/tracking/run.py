@@ -6,14 +6,17 @@ import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core import names
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import InvalidInputError
 from shipyard.tracking.buffer import MetricBuffer
-from shipyard.tracking.models import Artifact, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, RunInput, RunRecord, RunStatus
 from shipyard.tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from shipyard.datasets.models import DatasetVersion
 
 _valid_keys: set[str] = set()
 
@@ -120,6 +123,13 @@ class Run:
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> list[Artifact]:
         """Store a file or a folder under a logical path (default: its name / its files)."""
         return self._service.log_artifact(self.id, local_path, artifact_path)
+
+    # -- inputs --------------------------------------------------------------------
+    def log_input(self, dataset_version: DatasetVersion, context: str = "training") -> None:
+        """Record a dataset version as an input of this run (``sy.datasets.load`` does it for you)."""
+        self._service.log_inputs(
+            self.id, [RunInput("dataset", dataset_version.ref, dataset_version.digest, context)]
+        )
 
     # -- lifecycle -----------------------------------------------------------------
     def end(self, status: RunStatus | str = RunStatus.FINISHED, error: str | None = None) -> RunRecord:

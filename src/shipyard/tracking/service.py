@@ -21,7 +21,7 @@ from shipyard.core.clock import now_ms
 from shipyard.core.errors import InvalidInputError, NotFoundError
 from shipyard.core.ids import check_id, new_id
 from shipyard.tracking.filters import Expr, OrderBy, parse_filter, parse_order_by
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
 if TYPE_CHECKING:
@@ -274,6 +274,28 @@ class TrackingService:
 
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         return self.store.list_artifacts(_check_id(run_id))
+
+    # -- inputs --------------------------------------------------------------------
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        """Record what a run read (e.g. dataset versions); the same input again is a no-op."""
+        from shipyard.storage.digests import check_digest
+
+        clean = []
+        for item in inputs:
+            names.check_key(item.kind, "input kind")
+            names.check_key(item.context, "input context")
+            check_digest(item.digest)
+            if not item.ref or len(item.ref) > 300:
+                raise InvalidInputError(f"input ref must be 1 to 300 characters, got {item.ref!r}")
+            clean.append(
+                RunInput(item.kind, item.ref, item.digest, item.context, item.created_at or now_ms())
+            )
+        if clean:
+            self.store.log_inputs(_check_id(run_id), clean)
+            self._record("run.log_inputs", f"run:{run_id}", [[i.kind, i.ref, i.context] for i in clean])
+
+    def list_inputs(self, run_id: str) -> list[RunInput]:
+        return self.store.list_inputs(_check_id(run_id))
 
     def download_artifacts(self, run_id: str, dest: str | Path, path: str | None = None) -> list[Path]:
         """Materialise the run's artifacts (or those under ``path``) into ``dest``, digests verified."""

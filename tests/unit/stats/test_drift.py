@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections import Counter
 
 import hypothesis.extra.numpy as hnp
@@ -30,7 +31,7 @@ from shipyard.stats import (
     wasserstein,
 )
 
-SETTINGS = settings(max_examples=150, deadline=None)
+SETTINGS = settings(max_examples=100, deadline=None)
 
 
 def samples(max_size: int = 300) -> st.SearchStrategy[np.ndarray]:
@@ -85,9 +86,10 @@ def test_ks_matches_scipy_asymptotic(reference: np.ndarray, current: np.ndarray)
 @SETTINGS
 @given(samples(), samples())
 def test_ks_statistic_matches_scipy_auto(reference: np.ndarray, current: np.ndarray) -> None:
-    assert ks(reference, current).statistic == pytest.approx(
-        float(scipy.stats.ks_2samp(reference, current).statistic), abs=1e-12
-    )
+    with warnings.catch_warnings():  # scipy warns when its exact p-value fails; D is unaffected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        theirs = scipy.stats.ks_2samp(reference, current)
+    assert ks(reference, current).statistic == pytest.approx(float(theirs.statistic), abs=1e-12)
 
 
 @SETTINGS

@@ -13,7 +13,7 @@ from shipyard.server.auth import WorkspaceDep, by_method, viewer_only
 from shipyard.server.encoding import artifact_json, history_json, json_response, run_json
 from shipyard.tracking.filter_codec import expr_from_json, order_by_from_json
 from shipyard.tracking.filters import OrderBy, parse_filter, parse_order_by
-from shipyard.tracking.models import Artifact, RunStatus
+from shipyard.tracking.models import Artifact, RunInput, RunStatus
 from shipyard.tracking.service import MAX_RESULTS
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], dependencies=[by_method])
@@ -73,6 +73,18 @@ class ArtifactIn(Strict):
 
 class ArtifactsIn(Strict):
     artifacts: list[ArtifactIn]
+
+
+class InputIn(Strict):
+    kind: str
+    ref: str
+    digest: str
+    context: str
+    created_at: int = Field(default=0, ge=0)
+
+
+class InputsIn(Strict):
+    inputs: list[InputIn]
 
 
 class SearchIn(Strict):
@@ -187,6 +199,30 @@ def log_artifacts(run_id: str, body: ArtifactsIn, workspace: WorkspaceDep) -> Re
     records = [Artifact(a.path, a.digest, a.size) for a in body.artifacts]
     workspace.tracking.record_artifacts(run_id, records)
     return Response(status_code=204)
+
+
+@router.post("/{run_id}/inputs", status_code=204)
+def log_inputs(run_id: str, body: InputsIn, workspace: WorkspaceDep) -> Response:
+    """Record what the run read (dataset versions), keeping the client's times."""
+    inputs = [RunInput(i.kind, i.ref, i.digest, i.context, i.created_at) for i in body.inputs]
+    workspace.tracking.log_inputs(run_id, inputs)
+    return Response(status_code=204)
+
+
+@router.get("/{run_id}/inputs")
+def list_inputs(run_id: str, workspace: WorkspaceDep) -> Response:
+    return json_response(
+        [
+            {
+                "kind": i.kind,
+                "ref": i.ref,
+                "digest": i.digest,
+                "context": i.context,
+                "created_at": i.created_at,
+            }
+            for i in workspace.tracking.list_inputs(run_id)
+        ]
+    )
 
 
 @router.get("/{run_id}/artifacts")

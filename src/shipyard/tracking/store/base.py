@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shipyard.tracking.filters import Expr, OrderBy
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 
 # One logged point as the store receives it: (key, value, step, timestamp_ms).
 MetricRow = tuple[str, float, int, int]
@@ -97,6 +97,14 @@ class TrackingStore(ABC):
 
     @abstractmethod
     def list_artifacts(self, run_id: str) -> list[Artifact]: ...
+
+    @abstractmethod
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        """Record what the run read; the same (kind, ref, context) again is a no-op."""
+
+    @abstractmethod
+    def list_inputs(self, run_id: str) -> list[RunInput]:
+        """The run's inputs ordered by (kind, ref, context)."""
 
     def close(self) -> None:  # noqa: B027  (optional hook: most stores hold nothing to release)
         """Release connections and threads."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from shipyard.core.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
 from shipyard.tracking.filters import Expr, OrderBy, matches, sort_runs
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
 # One stored point: (step, timestamp, insertion sequence, value); tuples sort in history order.
@@ -45,6 +45,7 @@ class _RunState:
     points: dict[str, list[_Point]] = field(default_factory=dict)
     latest: dict[str, _Point] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    inputs: dict[tuple[str, str, str], RunInput] = field(default_factory=dict)
 
     def record(self) -> RunRecord:
         return RunRecord(
@@ -223,6 +224,17 @@ class MemoryTrackingStore(TrackingStore):
         """Artifacts of the run ordered by path."""
         with self._lock:
             return sorted(self._run(run_id).artifacts.values(), key=lambda a: a.path)
+
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        with self._lock:
+            state = self._run(run_id)
+            for item in inputs:
+                state.inputs.setdefault((item.kind, item.ref, item.context), item)
+
+    def list_inputs(self, run_id: str) -> list[RunInput]:
+        with self._lock:
+            state = self._run(run_id)
+            return [state.inputs[key] for key in sorted(state.inputs)]
 
     # ------------------------------------------------------------------ lookups (lock held)
 

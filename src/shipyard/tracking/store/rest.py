@@ -17,7 +17,7 @@ from shipyard.client.http import HttpClient
 from shipyard.core.errors import NotFoundError
 from shipyard.tracking.filter_codec import expr_to_json, order_by_to_json
 from shipyard.tracking.filters import Expr, OrderBy
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
 API = "/api/v1"
@@ -149,6 +149,23 @@ class RestTrackingStore(TrackingStore):
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         found = self.http.request("GET", self._run_path(run_id, "/artifacts"))
         return [Artifact(a["path"], a["digest"], a["size"]) for a in found]
+
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        body = [
+            {
+                "kind": i.kind,
+                "ref": i.ref,
+                "digest": i.digest,
+                "context": i.context,
+                "created_at": i.created_at,
+            }
+            for i in inputs
+        ]
+        self.http.request("POST", self._run_path(run_id, "/inputs"), json={"inputs": body})
+
+    def list_inputs(self, run_id: str) -> list[RunInput]:
+        found = self.http.request("GET", self._run_path(run_id, "/inputs"))
+        return [RunInput(i["kind"], i["ref"], i["digest"], i["context"], i["created_at"]) for i in found]
 
     def close(self) -> None:
         self.http.close()

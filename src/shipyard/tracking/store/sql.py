@@ -22,7 +22,7 @@ from shipyard.db import tables as t
 from shipyard.db.engine import get_engine, reading, with_retry
 from shipyard.db.migrate import ensure_schema
 from shipyard.tracking.filters import Expr, OrderBy
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 from shipyard.tracking.store.metric_chunks import pack_chunks, unpack_chunks
 from shipyard.tracking.store.sql_search import build_search
@@ -289,6 +289,48 @@ class SqlTrackingStore(TrackingStore):
 
         if artifacts:
             self._write(write)
+
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        def write(conn: Connection) -> None:
+            pk = self._pk(conn, run_id)
+            ri = t.run_inputs
+            have = set(
+                conn.execute(sa.select(ri.c.kind, ri.c.ref, ri.c.context).where(ri.c.run_pk == pk)).all()
+            )
+            new = {(i.kind, i.ref, i.context): i for i in inputs if (i.kind, i.ref, i.context) not in have}
+            if new:
+                conn.execute(
+                    ri.insert(),
+                    [
+                        {
+                            "run_pk": pk,
+                            "kind": i.kind,
+                            "ref": i.ref,
+                            "context": i.context,
+                            "digest": i.digest,
+                            "created_at": i.created_at,
+                        }
+                        for i in new.values()
+                    ],
+                )
+
+        if inputs:
+            self._write(write)
+
+    def list_inputs(self, run_id: str) -> list[RunInput]:
+        def read(conn: Connection) -> list[RunInput]:
+            ri = t.run_inputs
+            query = (
+                sa.select(ri.c.kind, ri.c.ref, ri.c.digest, ri.c.context, ri.c.created_at)
+                .where(ri.c.run_pk == self._pk(conn, run_id))
+                .order_by(ri.c.kind, ri.c.ref, ri.c.context)
+            )
+            return [
+                RunInput(kind, ref, digest, context, at)
+                for kind, ref, digest, context, at in conn.execute(query)
+            ]
+
+        return self._read(read)
 
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         def read(conn: Connection) -> list[Artifact]:
