@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
-    from shipyard.core.config import Settings
     from shipyard import datasets
+    from shipyard.core.config import Settings
     from shipyard.core.errors import (
         AlreadyExistsError,
         AuthenticationRequired,
@@ -46,9 +46,11 @@ if TYPE_CHECKING:
         set_tag,
         set_tags,
         start_run,
+        validate,
     )
     from shipyard.tracking.models import RunRecord, RunStatus
     from shipyard.tracking.run import Run
+    from shipyard.validation.models import Suite, ValidationResult
 
 _EXPORTS: dict[str, str] = {
     **{
@@ -69,9 +71,12 @@ _EXPORTS: dict[str, str] = {
             "search_runs",
             "list_experiments",
             "download_artifacts",
+            "validate",
         )
     },
     "Run": "shipyard.tracking.run",
+    "Suite": "shipyard.validation.models",
+    "ValidationResult": "shipyard.validation.models",
     "RunRecord": "shipyard.tracking.models",
     "RunStatus": "shipyard.tracking.models",
     "Settings": "shipyard.core.config",

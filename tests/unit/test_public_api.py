@@ -47,6 +47,9 @@ def test_all_is_the_documented_surface() -> None:
         "BackendUnavailable",
         "UserCodeError",
         "datasets",
+        "validate",
+        "Suite",
+        "ValidationResult",
     }
 
 

@@ -14,6 +14,8 @@ from shipyard.workspace import current_workspace
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shipyard.validation.models import ValidationResult
+
 DEFAULT_EXPERIMENT = "default"
 
 
@@ -115,3 +117,10 @@ def search_runs(
 def download_artifacts(run_id: str, dest: str | Path, path: str | None = None) -> list[Path]:
     """Materialise a run's artifacts into ``dest`` (digests verified)."""
     return current_workspace().tracking.download_artifacts(run_id, dest, path)
+
+
+def validate(suite: Any, data: Any, *, halt: bool = False) -> ValidationResult:
+    """Run a validation suite (a ``Suite``, a dict, or a YAML path) on data (a dataset version or
+    ``"name@3"``, a local path, or a DataFrame). With ``halt=True`` a failure raises
+    ``ValidationFailed`` carrying the result. Results on dataset versions are stored."""
+    return current_workspace().validation.validate(suite, data, halt=halt)
