@@ -316,7 +316,7 @@ def _column_profile(c: _Column, rows: int, first: Results, second: Results, thir
     elif c.kind == "temporal":
         out["min"], out["max"] = first[(c.name, "min")], first[(c.name, "max")]
     elif c.kind == "bool":
-        true_count = int(first[(c.name, "true_count")])
+        true_count = int(first[(c.name, "true_count")] or 0)
         counts = {True: true_count, False: count - true_count}
         out["distinct_count"] = sum(1 for n in counts.values() if n)
         out["top_values"] = _top(counts)

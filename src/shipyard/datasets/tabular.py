@@ -11,10 +11,17 @@ suffix                                     format      read with
 ``.jsonl``, ``.ndjson`` (and ``.gz``)      jsonl       ``read_json``, one object per line
 =========================================  ==========  ==========================================
 
-CSV and TSV files are read strictly: the delimiter and the quote (``"``, doubled to
-escape) are fixed rather than sniffed, ``strict_mode`` is on and ``null_padding`` is
-off, so a row with too few or too many fields is an error instead of a row padded with
-NULLs (or a file silently read as one column). Column types are still detected.
+CSV and TSV files are read strictly: the delimiter, the quote (``"``, doubled to
+escape), the header row, no comment lines and no skipped leading lines (``skip=0``) are
+fixed rather than sniffed, ``strict_mode`` is on and ``null_padding`` is off. So a row
+with too few or too many fields is an error, never a row padded with NULLs, a file read
+as one column, or leading rows dropped as a "preamble" (what DuckDB's sniffer does to
+a short file whose third row is long). Column types are still detected.
+
+Parquet files are read with ``can_have_nan=true``: writers such as pyarrow leave NaN out
+of a column's min/max statistics (as the Parquet spec asks), and DuckDB otherwise
+trusts those statistics to fold ``isnan(x)`` to false and to get ``x != 1.0`` wrong on
+NaN rows (duckdb/duckdb#25521).
 
 Functions take one path or a sequence of files; each file is a path, or a ``(name,
 path)`` pair when the local path has no telling suffix (a blob in the content-addressed
@@ -82,7 +89,10 @@ TABULAR_SUFFIXES: dict[str, str] = {
     ".ndjson.gz": "jsonl",
 }
 
-_CSV_OPTIONS = "quote='\"', escape='\"', header=true, auto_detect=true, strict_mode=true, null_padding=false"
+_CSV_OPTIONS = (
+    "quote='\"', escape='\"', header=true, skip=0, comment='', "
+    "auto_detect=true, strict_mode=true, null_padding=false"
+)
 _DELIMITERS = {"csv": ",", "tsv": "\\t"}
 _GLOB_CHARS = re.compile(r"([*?\[])")
 _MAX_REASON = 300
@@ -139,7 +149,7 @@ def relation_sql(path: str | os.PathLike[str], name: str | None = None) -> str:
     compression, for a local path without one.
 
     >>> print(relation_sql("/data/it's.csv"))
-    read_csv('/data/it''s.csv', compression='none', delim=',', quote='"', escape='"', header=true, auto_detect=true, strict_mode=true, null_padding=false)
+    read_csv('/data/it''s.csv', compression='none', delim=',', quote='"', escape='"', header=true, skip=0, comment='', auto_detect=true, strict_mode=true, null_padding=false)
     >>> print(relation_sql("/cas/ab/cdef", name="events.jsonl.gz"))
     read_json('/cas/ab/cdef', compression='gzip', format='newline_delimited')
     """  # noqa: E501
@@ -148,7 +158,7 @@ def relation_sql(path: str | os.PathLike[str], name: str | None = None) -> str:
     literal = _path_literal(Path(path))
     compression = "'gzip'" if label.lower().endswith(".gz") else "'none'"
     if fmt == "parquet":
-        return f"read_parquet({literal})"
+        return f"read_parquet({literal}, can_have_nan=true)"
     if fmt in _DELIMITERS:
         return f"read_csv({literal}, compression={compression}, delim='{_DELIMITERS[fmt]}', {_CSV_OPTIONS})"
     if fmt == "jsonl":
@@ -242,9 +252,13 @@ def _translated(items: list[_File], connection: duckdb.DuckDBPyConnection | None
         yield
     except duckdb.Error as exc:
         culprit = _culprit(items, str(exc), connection)
-        reason = _reason(str(exc))
+        message = str(exc)
+        if culprit is not None:  # say the file's name, not the blob's local path
+            message = message.replace(str(culprit.path.absolute()), culprit.name)
+        name = culprit.name if culprit is not None else ", ".join(item.name for item in items)
+        reason = _reason(message)
         raise InvalidInputError(
-            f"cannot read {culprit}: {reason}", details={"path": culprit, "reason": reason}
+            f"cannot read {name}: {reason}", details={"path": name, "reason": reason}
         ) from exc
 
 
@@ -279,13 +293,13 @@ def _check_readable(item: _File) -> None:
     relation_sql(item.path, item.name)  # raises for a file that is not tabular
 
 
-def _culprit(items: list[_File], message: str, connection: duckdb.DuckDBPyConnection | None) -> str:
-    """The name of the file of ``items`` an error is about."""
+def _culprit(items: list[_File], message: str, connection: duckdb.DuckDBPyConnection | None) -> _File | None:
+    """The file of ``items`` an error is about, if one can be told."""
     if len(items) == 1:
-        return items[0].name
+        return items[0]
     for item in items:
         if str(item.path.absolute()) in message:
-            return item.name
+            return item
     import duckdb
 
     con = connection if connection is not None else connect()
@@ -294,8 +308,8 @@ def _culprit(items: list[_File], message: str, connection: duckdb.DuckDBPyConnec
             for _batch in con.sql(f"SELECT * FROM {relation_sql(item.path, item.name)}").to_arrow_reader():
                 pass
         except duckdb.Error:
-            return item.name
-    return ", ".join(item.name for item in items)
+            return item
+    return None
 
 
 _PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
