@@ -562,6 +562,16 @@ class TrackingStoreContract:
 
     # ---------------------------------------------------------------- inputs
 
+    def test_artifact_digests_cover_every_run(
+        self, store: TrackingStore, stored_digest: Callable[[bytes], str]
+    ) -> None:
+        experiment_id = make_experiment(store)
+        first, second = make_run(store, experiment_id, "a"), make_run(store, experiment_id, "b")
+        d1, d2 = stored_digest(b"one"), stored_digest(b"two")
+        store.log_artifacts(first, [Artifact("x", d1, 3)])
+        store.log_artifacts(second, [Artifact("y", d2, 3), Artifact("z", d1, 3)])
+        assert store.artifact_digests() == {d1, d2}
+
     def test_inputs_are_recorded_once_and_listed_in_order(self, store: TrackingStore) -> None:
         run_id = make_run(store, make_experiment(store))
         digest = "blake3:" + "ab" * 32

@@ -44,7 +44,6 @@ app = typer.Typer(help="Datasets: versioned snapshots of files and folders.", no
 RefArg = Annotated[
     str, typer.Argument(metavar="NAME[@V]", help="A dataset version; NAME alone is the latest.")
 ]
-RUN_PAGE = 5000
 
 
 @app.command("add")
@@ -226,23 +225,9 @@ def gc_command(
 ) -> None:
     """Remove stored blobs that no dataset version and no run artifact references."""
     workspace = state(ctx).workspace
-    keep = _artifact_digests(workspace)
+    keep = workspace.tracking.artifact_digests()
     report = workspace.datasets.gc(dry_run=not yes, keep=keep)
     if as_json:
         print_json({**vars(report)})
         return
     print_gc(report)
-
-
-def _artifact_digests(workspace: Workspace) -> set[str]:
-    """Digests of every run artifact, so gc never deletes tracking data."""
-    tracking = workspace.tracking
-    keep: set[str] = set()
-    offset = 0
-    while True:
-        runs = tracking.search_runs(max_results=RUN_PAGE, offset=offset)
-        for run in runs:
-            keep.update(a.digest for a in tracking.list_artifacts(run.id))
-        if len(runs) < RUN_PAGE:
-            return keep
-        offset += RUN_PAGE

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-SDK_FUNCTIONS = ("add", "get", "versions", "load", "checkout")
+SDK_FUNCTIONS = ("add", "get", "versions", "list", "status", "diff", "load", "checkout")
 __all__ = list(SDK_FUNCTIONS)
 
 

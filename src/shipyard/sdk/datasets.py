@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.workspace import current_workspace
 
 if TYPE_CHECKING:
-    from shipyard.datasets.models import DatasetVersion
+    from shipyard.datasets.models import Dataset, DatasetVersion
+    from shipyard.datasets.reports import DatasetDiff, StatusReport
 
 
 def add(path: str | Path, name: str, message: str | None = None) -> DatasetVersion:
@@ -24,6 +27,21 @@ def get(ref: str) -> DatasetVersion:
 def versions(name: str) -> list[DatasetVersion]:
     """Every version of a dataset, oldest first."""
     return current_workspace().datasets.versions(name)
+
+
+def list() -> builtins.list[Dataset]:
+    """Every dataset, by name."""
+    return current_workspace().datasets.list()
+
+
+def status(name: str) -> StatusReport:
+    """Files added, removed and modified in the folder ``name`` was added from, since its latest version."""
+    return current_workspace().datasets.status(name)
+
+
+def diff(ref_a: str, ref_b: str) -> DatasetDiff:
+    """Files, schema and profile changes between two versions."""
+    return current_workspace().datasets.diff(ref_a, ref_b)
 
 
 def load(ref: str | DatasetVersion, format: str = "pandas") -> Any:

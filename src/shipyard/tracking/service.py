@@ -275,6 +275,10 @@ class TrackingService:
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         return self.store.list_artifacts(_check_id(run_id))
 
+    def artifact_digests(self) -> set[str]:
+        """Content digests referenced by run artifacts: storage gc must keep these."""
+        return self.store.artifact_digests()
+
     # -- inputs --------------------------------------------------------------------
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         """Record what a run read (e.g. dataset versions); the same input again is a no-op."""

@@ -117,6 +117,12 @@ def create_run(body: RunIn, workspace: WorkspaceDep) -> Response:
     return json_response(run_json(run), 201)
 
 
+@router.get("/artifact-digests")
+def artifact_digests(workspace: WorkspaceDep) -> Response:
+    """Every content digest referenced by a run artifact (what storage gc must keep)."""
+    return json_response(sorted(workspace.tracking.artifact_digests()))
+
+
 @router.get("/stale")
 def find_stale_runs(workspace: WorkspaceDep, heartbeat_before: Annotated[int, Query()]) -> Response:
     """Running runs whose last heartbeat (or start) is older than ``heartbeat_before`` (ms)."""

@@ -99,6 +99,10 @@ class TrackingStore(ABC):
     def list_artifacts(self, run_id: str) -> list[Artifact]: ...
 
     @abstractmethod
+    def artifact_digests(self) -> set[str]:
+        """The content digest of every artifact of every run (what storage gc must keep)."""
+
+    @abstractmethod
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         """Record what the run read; the same (kind, ref, context) again is a no-op."""
 

@@ -225,6 +225,10 @@ class MemoryTrackingStore(TrackingStore):
         with self._lock:
             return sorted(self._run(run_id).artifacts.values(), key=lambda a: a.path)
 
+    def artifact_digests(self) -> set[str]:
+        with self._lock:
+            return {a.digest for state in self._runs.values() for a in state.artifacts.values()}
+
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         with self._lock:
             state = self._run(run_id)

@@ -150,6 +150,9 @@ class RestTrackingStore(TrackingStore):
         found = self.http.request("GET", self._run_path(run_id, "/artifacts"))
         return [Artifact(a["path"], a["digest"], a["size"]) for a in found]
 
+    def artifact_digests(self) -> set[str]:
+        return set(self.http.request("GET", f"{API}/runs/artifact-digests"))
+
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         body = [
             {

@@ -290,6 +290,10 @@ class SqlTrackingStore(TrackingStore):
         if artifacts:
             self._write(write)
 
+    def artifact_digests(self) -> set[str]:
+        query = sa.select(t.artifacts.c.digest).distinct()
+        return self._read(lambda conn: set(conn.execute(query).scalars()))
+
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         def write(conn: Connection) -> None:
             pk = self._pk(conn, run_id)
