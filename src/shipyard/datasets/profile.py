@@ -4,9 +4,12 @@ Each file is read in at most three scans, each one aggregate query covering ever
 column at once:
 
 1. row count and, per column: ``count`` (values), ``null_count``, ``nan_count``
-   (float columns), ``distinct_count`` (``approx_count_distinct``, HyperLogLog: within
-   a few percent), ``min``, ``max``, ``mean``;
-2. per numeric column: ``std`` (sample, ``ddof=1``, from the squared deviations from
+   (float columns), ``min``, ``max``, ``mean`` and an estimate of the distinct count
+   (``approx_count_distinct``, HyperLogLog: a few percent off on large columns, but
+   coarse on tiny ones);
+2. ``distinct_count``: exact for columns with at most :data:`QUANTILE_SAMPLE` values
+   (``count(DISTINCT)``) or whose value counts are gathered for ``top_values``, else
+   the estimate of scan 1. Per numeric column: ``std`` (sample, ``ddof=1``, from the squared deviations from
    the mean of scan 1: the two-pass formula, stable for large offsets), quantiles
    ``q01 q25 q50 q75 q99`` (linear interpolation like pandas, exact for up to
    :data:`QUANTILE_SAMPLE` values, else on a random sample of about that many: rank
@@ -239,15 +242,17 @@ def _second_scan(
     for c in columns:
         count = first.get((c.name, "count")) or 0
         distinct = first.get((c.name, "distinct_count")) or 0
+        top = (c.kind in ("float", "number") and distinct <= NUMERIC_TOP_CARDINALITY) or (
+            c.kind == "string" and distinct <= EXACT_TOP_CARDINALITY
+        )
+        if count and top:
+            query.add(c.name, "top", f"histogram({c.alias})")
+        elif count and c.kind == "string":
+            query.add(c.name, "top_candidates", f"approx_top_k({c.alias}, {TOP_VALUES})")
+        if count and not top and (c.name, "distinct_count") in first and count <= QUANTILE_SAMPLE:
+            query.add(c.name, "exact_distinct", f"count(DISTINCT {c.alias})")
         if count and c.kind in ("float", "number"):
             sampled = _add_numeric(query, c, count, first) or sampled
-            if distinct <= NUMERIC_TOP_CARDINALITY:
-                query.add(c.name, "top", f"histogram({c.alias})")
-        elif count and c.kind == "string":
-            if distinct <= EXACT_TOP_CARDINALITY:
-                query.add(c.name, "top", f"histogram({c.alias})")
-            else:
-                query.add(c.name, "top_candidates", f"approx_top_k({c.alias}, {TOP_VALUES})")
     return query.run(con, _projection(columns, source, second=True, sample=sampled))
 
 
@@ -309,7 +314,11 @@ def _column_profile(c: _Column, rows: int, first: Results, second: Results, thir
     out: dict[str, Any] = {"count": count, "null_count": rows - count - nan_count}
     if c.kind == "float":
         out["nan_count"] = nan_count
-    if (c.name, "distinct_count") in first:
+    if (c.name, "exact_distinct") in second:
+        out["distinct_count"] = int(second[(c.name, "exact_distinct")])
+    elif (c.name, "top") in second:
+        out["distinct_count"] = len(second[(c.name, "top")] or {})
+    elif (c.name, "distinct_count") in first:
         out["distinct_count"] = int(first[(c.name, "distinct_count")])
     if c.kind in ("float", "number"):
         out.update(_numeric_profile(c, count, first, second))

@@ -53,8 +53,7 @@ def check_numeric(stats: dict[str, Any], series: pd.Series) -> None:
         assert stats["std"] is None
     for key, q in QUANTILES.items():  # exact below QUANTILE_SAMPLE values
         assert close(stats[key], float(values.quantile(q)), scale)
-    true_distinct = values.nunique()
-    assert abs(stats["distinct_count"] - true_distinct) <= max(1, 0.05 * true_distinct)
+    assert stats["distinct_count"] == values.nunique()  # exact below QUANTILE_SAMPLE values
     histogram = stats["histogram"]
     if values.min() < values.max():
         edges = np.linspace(values.min(), values.max(), 11)
@@ -62,7 +61,9 @@ def check_numeric(stats: dict[str, Any], series: pd.Series) -> None:
         assert histogram["counts"] == np.histogram(values, bins=edges)[0].tolist()
     else:
         assert histogram == {"edges": [values.min()] * 2, "counts": [len(values)]}
-    if true_distinct <= 15:
+    if values.nunique() <= 10:  # low cardinality (estimated: HyperLogLog) gets top values
+        assert "top_values" in stats
+    if "top_values" in stats:
         assert stats["top_values"] == expected_top(values)
 
 
@@ -75,8 +76,7 @@ def check_column(stats: dict[str, Any], series: pd.Series, duck_type: str) -> No
     if series.notna().any():
         assert stats["top_values"] == expected_top(series.dropna())
     if duck_type == "VARCHAR" and series.notna().any():
-        true_distinct = series.nunique()
-        assert abs(stats["distinct_count"] - true_distinct) <= max(1, 0.05 * true_distinct)
+        assert stats["distinct_count"] == series.nunique()
 
 
 # ------------------------------------------------------------------ hypothesis
@@ -148,6 +148,7 @@ def test_large_columns_sample_their_quantiles(tmp_path: Path, monkeypatch: pytes
     _, _, profile = profile_one("x.parquet", tmp_path / "x.parquet")
     stats = profile["x"]
     assert stats["mean"] == pytest.approx(values.mean(), rel=1e-9)  # the rest stays exact
+    assert stats["distinct_count"] == pytest.approx(len(values), rel=0.15)  # HyperLogLog
     for key, q in QUANTILES.items():
         rank = float(np.mean(values <= stats[key]))
         assert abs(rank - q) < 0.03, (key, rank)
