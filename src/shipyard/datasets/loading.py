@@ -1,7 +1,7 @@
 """Read the tabular files of a version into one Arrow table (pandas on request).
 
 Which files are tables, and how they are read, is decided by
-:mod:`shipyard.datasets.tabular` (the same rules the profile uses). Several files must
+:mod:`shipyard.tabular` (the same rules the profile uses). Several files must
 share one schema and are concatenated in path order.
 """
 
@@ -20,7 +20,7 @@ def load_tables(files: Sequence[tuple[str, Path]], ref: str) -> Any:
     """The tabular ``(logical path, local path)`` files concatenated into one Arrow table."""
     import pyarrow as pa
 
-    from shipyard.datasets.tabular import is_tabular, read_arrow
+    from shipyard.tabular import is_tabular, read_arrow
 
     chosen = [(logical, path) for logical, path in files if is_tabular(logical)]
     if not chosen:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.datasets.tabular import connect, from_sql, is_tabular, open_table, read_errors
+from shipyard.tabular import connect, from_sql, is_tabular, open_table, read_errors
 
 if TYPE_CHECKING:
     import duckdb
@@ -131,7 +131,7 @@ def profile_files(
     """Schema, total row count and column profile of the tabular files among ``files``.
 
     ``files`` are ``(logical path, local path)`` pairs; the logical path's suffix
-    decides whether a file is tabular (:func:`~shipyard.datasets.tabular.is_tabular`)
+    decides whether a file is tabular (:func:`~shipyard.tabular.is_tabular`)
     and names it in errors. Returns ``(schema by logical path, total rows or None when
     no file is tabular, profile by logical path)``; a schema is ``[[column, DuckDB
     type], ...]`` and a profile maps each column to its statistics (module docstring).

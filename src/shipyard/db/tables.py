@@ -134,7 +134,8 @@ tokens = sa.Table(
 
 # -- datasets ---------------------------------------------------------------------------
 datasets = sa.Table(
-    "datasets", metadata,
+    "datasets",
+    metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("name", sa.String(256), nullable=False, unique=True),
     sa.Column("created_at", Ms, nullable=False),
@@ -143,7 +144,8 @@ datasets = sa.Table(
 # One row per version. ``manifest`` is a JSON list of [path, digest, size] sorted by path;
 # ``digest`` is the blake3 of that canonical manifest, so equal content means equal digest.
 dataset_versions = sa.Table(
-    "dataset_versions", metadata,
+    "dataset_versions",
+    metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("dataset_id", Id, sa.ForeignKey("datasets.id"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -165,7 +167,8 @@ dataset_versions = sa.Table(
 
 # -- validation -------------------------------------------------------------------------
 validation_results = sa.Table(
-    "validation_results", metadata,
+    "validation_results",
+    metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("dataset_version_id", Id, sa.ForeignKey("dataset_versions.id"), index=True),
     sa.Column("data_ref", sa.Text, nullable=False),  # "name@3", a path, or "<dataframe>"
@@ -178,7 +181,8 @@ validation_results = sa.Table(
 
 # -- run inputs (lineage from runs to the data they read) -------------------------------
 run_inputs = sa.Table(
-    "run_inputs", metadata,
+    "run_inputs",
+    metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("kind", sa.String(32), primary_key=True),  # "dataset"
     sa.Column("ref", sa.String(300), primary_key=True),  # "name@3"

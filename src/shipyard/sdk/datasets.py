@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ def get(ref: str) -> DatasetVersion:
     return current_workspace().datasets.get(ref)
 
 
-def versions(name: str) -> list[DatasetVersion]:
+def versions(name: str) -> builtins.list[DatasetVersion]:
     """Every version of a dataset, oldest first."""
     return current_workspace().datasets.versions(name)
 
@@ -58,6 +57,6 @@ def load(ref: str | DatasetVersion, format: str = "pandas") -> Any:
     return data
 
 
-def checkout(ref: str, dest: str | Path, force: bool = False) -> list[Path]:
+def checkout(ref: str, dest: str | Path, force: bool = False) -> builtins.list[Path]:
     """Materialise a version's files into ``dest`` (digests verified)."""
     return current_workspace().datasets.checkout(ref, dest, force=force)

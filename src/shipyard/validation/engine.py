@@ -203,7 +203,7 @@ def run_suite(
     """Every check of ``suite`` on ``data`` (a path, a DataFrame or an Arrow table)."""
     import duckdb
 
-    from shipyard.datasets.tabular import read_errors
+    from shipyard.tabular import read_errors
 
     con = _connect()
     try:

@@ -1,7 +1,7 @@
 """The data a suite runs on, as a DuckDB view: a file, a folder of tabular files, or a frame.
 
 Files become ``read_parquet``/``read_csv``/``read_json`` table functions (from
-:func:`shipyard.datasets.tabular.relation_sql`), so DuckDB streams them and reads only
+:func:`shipyard.tabular.relation_sql`), so DuckDB streams them and reads only
 the columns a query needs; several files are stacked with ``UNION ALL BY NAME``. A
 pandas DataFrame or an Arrow table is registered with the connection, without a copy.
 """
@@ -17,7 +17,7 @@ from shipyard.core.errors import InvalidInputError, NotFoundError
 def tabular_files(path: Path) -> list[Path]:
     """``path`` itself if it is a file, else the tabular files under the folder in path order
     (hidden files and folders skipped)."""
-    from shipyard.datasets.tabular import TABULAR_SUFFIXES, is_tabular
+    from shipyard.tabular import TABULAR_SUFFIXES, is_tabular
 
     if path.is_file():
         return [path]
@@ -44,7 +44,7 @@ def is_frame(data: Any) -> bool:
 def create_view(con: Any, name: str, data: Path | Any) -> list[Path]:
     """Make ``name`` a view of ``data`` (a path, a DataFrame or an Arrow table) in ``con``;
     returns the files it reads (none for a frame)."""
-    from shipyard.datasets.tabular import from_sql, read_errors
+    from shipyard.tabular import from_sql, read_errors
 
     files: list[Path] = []
     if isinstance(data, Path):

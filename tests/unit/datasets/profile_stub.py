@@ -28,7 +28,7 @@ def install_if_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 def profile_files(files: list[tuple[str, Path]]) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
     import pyarrow.compute as pc
 
-    from shipyard.datasets.tabular import read_arrow, tabular_format
+    from shipyard.tabular import read_arrow, tabular_format
 
     schema: dict[str, Any] = {}
     profile: dict[str, Any] = {}

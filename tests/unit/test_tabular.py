@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.datasets.tabular import (
+from shipyard.tabular import (
     from_sql,
     is_tabular,
     open_table,
