@@ -1,4 +1,4 @@
-"""Fixtures of the dataset tests: a service on SQLite and a local folder (see profile_stub)."""
+"""Fixtures of the dataset tests: a service on SQLite and a local folder."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from shipyard.governance.service import AuditService
 from shipyard.governance.store.memory import MemoryAuditStore
 from shipyard.storage.cas import ContentStore
 from shipyard.storage.local import LocalBlobStore
-
-from .profile_stub import install_if_missing
-
-
-@pytest.fixture(autouse=True)
-def profile_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_if_missing(monkeypatch)
 
 
 @pytest.fixture

@@ -152,3 +152,46 @@ def test_iter_digests_ignores_foreign_keys(cas: ContentStore, blobs: LocalBlobSt
 def test_bad_digest_is_invalid_input(cas: ContentStore) -> None:
     with pytest.raises(InvalidInputError):
         cas.get_bytes("blake3:../../etc/passwd")
+
+
+# -- properties over random contents --------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+blobs_strategy = st.lists(st.binary(max_size=2048), min_size=1, max_size=12)
+PROPERTY = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@PROPERTY
+@given(contents=blobs_strategy)
+def test_every_distinct_content_is_stored_once_and_round_trips(tmp_path: Path, contents: list[bytes]) -> None:
+    import uuid
+
+    cas = ContentStore(LocalBlobStore(tmp_path / uuid.uuid4().hex))
+    digests = [cas.put_bytes(data) for data in contents]
+    assert len(set(cas.iter_digests())) == len(set(contents)), "one blob per distinct content"
+    for data, digest in zip(contents, digests, strict=True):
+        assert digest == digest_bytes(data)
+        assert cas.get_bytes(digest) == data
+
+
+@PROPERTY
+@given(data=st.binary(min_size=1, max_size=4096), position=st.integers(min_value=0), flip=st.integers(1, 255))
+def test_any_corrupted_byte_is_caught_on_read(tmp_path: Path, data: bytes, position: int, flip: int) -> None:
+    import uuid
+
+    root = tmp_path / uuid.uuid4().hex
+    cas = ContentStore(LocalBlobStore(root))
+    digest = cas.put_bytes(data)
+    blob = root / cas.key_for(digest)
+    damaged = bytearray(blob.read_bytes())
+    damaged[position % len(damaged)] ^= flip
+    blob.write_bytes(bytes(damaged))
+    with pytest.raises(BackendUnavailable, match="corrupt"):
+        cas.get_bytes(digest)
+    dest = root.parent / (root.name + "-out")
+    with pytest.raises(BackendUnavailable):
+        cas.get_file(digest, dest)
+    assert not dest.exists(), "a corrupt blob never appears at the destination"
