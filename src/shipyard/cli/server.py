@@ -1,4 +1,4 @@
-"""``shipyard server``: run the REST API, the web UI and the metrics endpoint."""
+"""``shipyard server``: run the REST API (with its OpenAPI docs at /docs)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def serve_command(
     artifacts_uri: Annotated[str | None, typer.Option(metavar="URI", help=ARTIFACTS_HELP)] = None,
     auth: Annotated[bool, typer.Option("--auth", help="Require a bearer token on every request.")] = False,
 ) -> None:
-    """Serve the REST API (/api), the web UI (/ui) and Prometheus metrics (/metrics)."""
+    """Serve the REST API under /api/v1 (OpenAPI docs at /docs)."""
     settings = state(ctx).settings
     backend = backend_uri or settings.uri
     if backend.startswith(("http://", "https://")):
