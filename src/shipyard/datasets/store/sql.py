@@ -10,7 +10,6 @@ unique ``(dataset_id, version)`` constraint is the last line of defence.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -22,35 +21,15 @@ from shipyard.core.errors import AlreadyExistsError, NotFoundError
 from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
 from shipyard.datasets.store.base import DatasetStore
 from shipyard.db import tables as t
-from shipyard.db.engine import get_engine, reading, with_retry
-from shipyard.db.migrate import ensure_schema
+from shipyard.db.sql_store import SqlStore
 
 T = TypeVar("T")
 D, V = t.datasets, t.dataset_versions
 _VERSION_QUERY = sa.select(V, D.c.name).join(D, D.c.id == V.c.dataset_id)
 
 
-class SqlDatasetStore(DatasetStore):
+class SqlDatasetStore(SqlStore, DatasetStore):
     """Dataset store on a SQL database chosen by URI (``sqlite:///…``, ``postgresql+psycopg://…``)."""
-
-    def __init__(self, uri: str) -> None:
-        self.engine = get_engine(uri)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
-        ensure_schema(self.engine, auto_upgrade=self.is_sqlite)
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.begin() as conn:
-                return fn(conn)
-
-        return with_retry(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with reading(self.engine) as conn:
-                return fn(conn)
-
-        return with_retry(attempt)
 
     # -- writes ----------------------------------------------------------------------
     def create_version(self, draft: DatasetVersion, dataset_id: str) -> DatasetVersion:

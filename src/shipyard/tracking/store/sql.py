@@ -9,7 +9,7 @@ touches the history.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shipyard.core.errors import AlreadyExistsError, ConflictError, NotFoundError
 from shipyard.db import tables as t
-from shipyard.db.engine import get_engine, reading, with_retry
-from shipyard.db.migrate import ensure_schema
+from shipyard.db.sql_store import SqlStore
 from shipyard.tracking.filters import Expr, OrderBy
 from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
@@ -47,29 +46,12 @@ _RUN_COLUMNS = (
 )
 
 
-class SqlTrackingStore(TrackingStore):
+class SqlTrackingStore(SqlStore, TrackingStore):
     """Tracking store on a SQL database chosen by URI (``sqlite:///…``, ``postgresql+psycopg://…``)."""
 
     def __init__(self, uri: str) -> None:
-        self.engine = get_engine(uri)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
-        ensure_schema(self.engine, auto_upgrade=self.is_sqlite)
+        super().__init__(uri)
         self._pks: dict[str, int] = {}
-
-    # -- plumbing ------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.begin() as conn:
-                return fn(conn)
-
-        return with_retry(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with reading(self.engine) as conn:
-                return fn(conn)
-
-        return with_retry(attempt)
 
     def _pk(self, conn: Connection, run_id: str) -> int:
         pk = self._pks.get(run_id)

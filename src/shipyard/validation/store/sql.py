@@ -6,7 +6,6 @@ The whole result is one JSON document (``result``); the columns beside it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -17,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from shipyard.core.errors import AlreadyExistsError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.db import tables as t
-from shipyard.db.engine import get_engine, reading, with_retry
-from shipyard.db.migrate import ensure_schema
+from shipyard.db.sql_store import SqlStore
 from shipyard.validation.models import ValidationResult
 from shipyard.validation.store.base import ValidationStore
 
@@ -26,26 +24,8 @@ T = TypeVar("T")
 _vr = t.validation_results
 
 
-class SqlValidationStore(ValidationStore):
+class SqlValidationStore(SqlStore, ValidationStore):
     """Validation store on a SQL database chosen by URI (``sqlite:///…``, ``postgresql+psycopg://…``)."""
-
-    def __init__(self, uri: str) -> None:
-        self.engine = get_engine(uri)
-        ensure_schema(self.engine, auto_upgrade=self.engine.dialect.name == "sqlite")
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.begin() as conn:
-                return fn(conn)
-
-        return with_retry(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with reading(self.engine) as conn:
-                return fn(conn)
-
-        return with_retry(attempt)
 
     def save_result(self, result: ValidationResult) -> str:
         result_id = result.id or new_id()
