@@ -7,4 +7,6 @@ DATASET_STORES: dict[str, str] = {
     "sqlite": "shipyard.datasets.store.sql:SqlDatasetStore",
     "postgresql": "shipyard.datasets.store.sql:SqlDatasetStore",
     "postgresql+psycopg": "shipyard.datasets.store.sql:SqlDatasetStore",
+    "http": "shipyard.datasets.store.rest:RestDatasetStore",
+    "https": "shipyard.datasets.store.rest:RestDatasetStore",
 }

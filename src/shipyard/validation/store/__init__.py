@@ -1,8 +1,4 @@
-"""Validation-result backends by URI scheme, imported on first use.
-
-There is no REST store yet: in remote mode (``http``/``https``) validation results
-cannot be stored, and resolving a store for those schemes says so.
-"""
+"""Validation-result backends by URI scheme, imported on first use (``http(s)``: a server)."""
 
 from __future__ import annotations
 
@@ -11,4 +7,6 @@ VALIDATION_STORES: dict[str, str] = {
     "sqlite": "shipyard.validation.store.sql:SqlValidationStore",
     "postgresql": "shipyard.validation.store.sql:SqlValidationStore",
     "postgresql+psycopg": "shipyard.validation.store.sql:SqlValidationStore",
+    "http": "shipyard.validation.store.rest:RestValidationStore",
+    "https": "shipyard.validation.store.rest:RestValidationStore",
 }
