@@ -87,7 +87,7 @@ class Workspace:
 
     @cached_property
     def validation(self) -> ValidationService:
-        """Validation suites and their stored results (no REST store yet: local backends only)."""
+        """Validation suites and their stored results (stored on the server in remote mode)."""
         from shipyard.validation.service import ValidationService
 
         store = self._store("shipyard.validation.store:VALIDATION_STORES", "validation store")
