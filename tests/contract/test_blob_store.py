@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
-from shipyard.storage import BlobStore, open_blob_store
+from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
+from shipyard.storage import BlobStore, local, open_blob_store
+from shipyard.storage.base import fingerprint
 from shipyard.storage.local import LocalBlobStore
 from tests.conftest import free_port, service_missing
 
@@ -134,6 +135,19 @@ class BlobStoreContract:
             store.put_file("k", tmp_path)
         assert not store.exists("k")
 
+    def test_put_file_refuses_a_file_changed_since_its_fingerprint(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        src = tmp_path / "f"
+        src.write_bytes(b"one")
+        stale = fingerprint(src.stat())
+        src.write_bytes(b"one and two")
+        with pytest.raises(ConflictError, match="changed while it was being added"):
+            store.put_file("k", src, unchanged=stale)
+        assert not store.exists("k")
+        store.put_file("k", src, unchanged=fingerprint(src.stat()))
+        assert store.get_bytes("k") == b"one and two"
+
     def test_failed_put_leaves_no_key(
         self, store: BlobStore, break_transfers: BreakTransfers, tmp_path: Path
     ) -> None:
@@ -184,7 +198,15 @@ class TestLocalBlobStore(BlobStoreContract):
             dst.write(chunk)
             raise OSError(28, "No space left on device")
 
-        return lambda: monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
+        def fd_half_then_fail(src: int, dst: int, size: int) -> None:
+            os.write(dst, os.read(src, 1024))
+            raise OSError(28, "No space left on device")
+
+        def break_both() -> None:
+            monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
+            monkeypatch.setattr(local, "copy_fd", fd_half_then_fail)
+
+        return break_both
 
     def test_root_is_created_on_first_write_only(self, tmp_path: Path) -> None:
         store = LocalBlobStore(tmp_path / "later")

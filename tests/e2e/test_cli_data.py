@@ -8,11 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner, Result
 
 from shipyard.cli.main import app
-from tests.unit.datasets.profile_stub import install_if_missing
 
 runner = CliRunner()
 
@@ -32,12 +30,6 @@ def write(path: Path, text: str) -> None:
     path.write_text(text)
     past = time.time() - 60
     os.utime(path, (past, past))
-
-
-@pytest.fixture(autouse=True)
-def profile_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stand-in for ``shipyard.datasets.profile`` while it is being written."""
-    install_if_missing(monkeypatch)
 
 
 def test_data_workflow(home: Path, tmp_path: Path) -> None:

@@ -14,11 +14,10 @@ import shutil
 import stat
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError
-from shipyard.datasets.hashing import WORKERS, file_digest
+from shipyard.datasets.hashing import file_digest, run_chunked
 from shipyard.datasets.models import DatasetVersion, FileEntry
 from shipyard.storage.base import temp_sibling
 from shipyard.storage.cas import ContentStore
@@ -51,8 +50,7 @@ def materialize(
     targets = [dest.joinpath(*check_artifact_path(f.path).split("/")) for f in files]
     for target in {t.parent for t in targets}:
         target.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(files)))) as pool:
-        list(pool.map(lambda pair: place(content, *pair), zip(files, targets, strict=True)))
+    run_chunked(list(zip(files, targets, strict=True)), lambda pair: place(content, *pair))
     return targets
 
 

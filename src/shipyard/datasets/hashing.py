@@ -1,8 +1,9 @@
 """Hash many files fast, and never read an unchanged file twice.
 
-Small files are hashed on a thread pool (BLAKE3 releases the GIL while it hashes);
-big ones one after the other, each on all cores by BLAKE3's own threads (see
-:func:`shipyard.storage.digests.digest_file`).
+Small files are hashed by a few threads, each looping over its share of the files
+(no task per file: with thousands of small files the scheduling would cost more than
+the hashing); big ones one after the other, each on all cores by BLAKE3's own
+threads (see :func:`shipyard.storage.digests.digest_file`).
 
 The **stat cache** (``<home>/cache/statcache.sqlite``, one SQLite table) maps an
 absolute path to ``(size, mtime_ns, inode) -> digest``. A file whose size, mtime
@@ -26,13 +27,38 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from blake3 import blake3
 
 from shipyard.core.errors import InvalidInputError, NotFoundError
-from shipyard.storage.digests import MMAP_THRESHOLD, digest_file
+from shipyard.storage.digests import MMAP_THRESHOLD, PREFIX, digest_file
 
 #: An entry is cached only if the file was last modified this long before hashing began.
 RACY_WINDOW_NS = 100_000_000
-WORKERS = min(32, (os.cpu_count() or 1) * 4)
+#: Threads for many small files: their work is mostly system calls, so a few are enough.
+WORKERS = max(2, min(4, os.cpu_count() or 1))
+
+T = TypeVar("T")
+Fingerprint = tuple[int, int, int]  # (size, mtime_ns, inode)
+
+
+def run_chunked(items: Sequence[T], work: Callable[[T], None], workers: int = WORKERS) -> None:
+    """Call ``work`` on every item: a few threads, each looping over a strided share of ``items``."""
+    n = max(1, min(workers, len(items) // 64 or 1))
+    if n == 1:
+        for item in items:
+            work(item)
+        return
+
+    def loop(share: Sequence[T]) -> None:
+        for item in share:
+            work(item)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for future in [pool.submit(loop, items[i::n]) for i in range(n)]:
+            future.result()
+
 
 # (absolute path, size, mtime_ns, inode, digest)
 CacheRow = tuple[str, int, int, int, str]
@@ -90,85 +116,116 @@ class HashResult:
     cached: int
 
 
-def file_digest(path: Path) -> str:
+def read_digest(path: Path | str) -> str:
+    """The digest of one file: a small one in one read, a big one on all cores (OSError as raised)."""
+    with open(path, "rb", buffering=0) as f:
+        if os.fstat(f.fileno()).st_size < MMAP_THRESHOLD:
+            return PREFIX + blake3(f.readall()).hexdigest()
+    return digest_file(path)
+
+
+def file_digest(path: Path | str) -> str:
     """The digest of one file; a file that cannot be read is an InvalidInputError naming it."""
     try:
-        return digest_file(path)
-    except NotFoundError as exc:
+        return read_digest(path)
+    except IsADirectoryError as exc:
+        raise InvalidInputError(f"cannot hash {str(path)!r}: it is a folder, not a file") from exc
+    except (NotFoundError, FileNotFoundError) as exc:
         raise InvalidInputError(f"cannot read {str(path)!r}: it disappeared while being read") from exc
     except OSError as exc:
         raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
 
 
-def _stat(path: Path) -> os.stat_result:
+def _fingerprint(path: Path | str) -> Fingerprint:
     try:
-        return path.stat()
+        st = os.stat(path)  # noqa: PTH116  (str or Path)
     except OSError as exc:
         raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _absolute(paths: Sequence[Path | str], root: Path | None) -> list[str]:
+    """Absolute paths (the cache's keys); a str path already under a normalised root is kept as is."""
+    base = os.path.abspath(root) if root is not None else None  # noqa: PTH100
+    under = base + os.sep if base is not None and base == str(root) else None
+    return [
+        p
+        if under is not None
+        and isinstance(p, str)
+        and p.startswith(under)
+        and "/." not in p
+        and "//" not in p
+        else os.path.abspath(p)  # noqa: PTH100
+        for p in paths
+    ]
 
 
 def hash_files(
-    paths: Sequence[Path],
+    paths: Sequence[Path | str],
     *,
     cache: StatCache | None = None,
     root: Path | None = None,
     on_file: Callable[[int], None] | None = None,
+    stats: Sequence[Fingerprint] | None = None,
 ) -> HashResult:
     """Digest every file of ``paths``; with a ``cache``, unchanged files under ``root`` are not read.
 
-    ``on_file(size)`` is called once per file (cached ones first), from the calling thread.
+    ``stats`` are the files' ``(size, mtime_ns, inode)`` when the caller has them (else
+    each file is stat'ed here). ``on_file(size)`` is called once per file (cached ones
+    first), from the calling thread.
     """
     started = time.time_ns()
-    stats = [_stat(p) for p in paths]
-    keys = [os.path.abspath(p) for p in paths]  # noqa: PTH100
+    prints = list(stats) if stats is not None else [_fingerprint(p) for p in paths]
+    keys = _absolute(paths, root)
     known = cache.load(root if root is not None else Path(os.path.commonpath(keys))) if cache and keys else {}
     digests: list[str | None] = []
-    for key, st in zip(keys, stats, strict=True):
+    for key, fp in zip(keys, prints, strict=True):
         hit = known.get(key)
-        same = hit is not None and hit[:3] == (st.st_size, st.st_mtime_ns, st.st_ino)
-        digests.append(hit[3] if same and hit is not None else None)
+        digests.append(hit[3] if hit is not None and hit[:3] == fp else None)
     todo = [i for i, d in enumerate(digests) if d is None]
-    _hash_missing([paths[i] for i in todo], todo, digests, stats, on_file)
+    _hash_missing(paths, todo, digests, prints, on_file)
     if cache is not None:
-        cache.save(_fresh_rows(todo, keys, stats, digests, started))
+        cache.save(_fresh_rows(todo, keys, prints, digests, started))
     done = [d for d in digests if d is not None]
     assert len(done) == len(digests)
-    return HashResult(done, [st.st_size for st in stats], hashed=len(todo), cached=len(paths) - len(todo))
+    return HashResult(done, [fp[0] for fp in prints], hashed=len(todo), cached=len(paths) - len(todo))
 
 
 def _hash_missing(
-    files: list[Path],
-    indexes: list[int],
+    paths: Sequence[Path | str],
+    todo: list[int],
     digests: list[str | None],
-    stats: list[os.stat_result],
+    prints: list[Fingerprint],
     on_file: Callable[[int], None] | None,
 ) -> None:
-    """Fill ``digests[i]`` for each index: small files on the pool, big ones on all cores each."""
+    """Fill ``digests[i]`` for each index of ``todo``: small files on a few threads, big ones on all cores."""
     if on_file is not None:
         for i, d in enumerate(digests):
             if d is not None:
-                on_file(stats[i].st_size)
-    small = [(f, i) for f, i in zip(files, indexes, strict=True) if stats[i].st_size < MMAP_THRESHOLD]
-    big = [(f, i) for f, i in zip(files, indexes, strict=True) if stats[i].st_size >= MMAP_THRESHOLD]
-    if small:
-        with ThreadPoolExecutor(max_workers=min(WORKERS, len(small))) as pool:
-            for (_, i), digest in zip(small, pool.map(file_digest, [f for f, _ in small]), strict=True):
-                digests[i] = digest
-                if on_file is not None:
-                    on_file(stats[i].st_size)
-    for file, i in big:
-        digests[i] = file_digest(file)
+                on_file(prints[i][0])
+    small = [i for i in todo if prints[i][0] < MMAP_THRESHOLD]
+    big = [i for i in todo if prints[i][0] >= MMAP_THRESHOLD]
+
+    def one(i: int) -> None:
+        digests[i] = file_digest(paths[i])
+
+    run_chunked(small, one)
+    if on_file is not None:
+        for i in small:
+            on_file(prints[i][0])
+    for i in big:
+        one(i)
         if on_file is not None:
-            on_file(stats[i].st_size)
+            on_file(prints[i][0])
 
 
 def _fresh_rows(
-    todo: list[int], keys: list[str], stats: list[os.stat_result], digests: list[str | None], started: int
+    todo: list[int], keys: list[str], prints: list[Fingerprint], digests: list[str | None], started: int
 ) -> list[CacheRow]:
     """Cache rows for the files just hashed whose mtime is safely older than the hashing."""
     rows: list[CacheRow] = []
     for i in todo:
-        st, digest = stats[i], digests[i]
-        if digest is not None and st.st_mtime_ns < started - RACY_WINDOW_NS:
-            rows.append((keys[i], st.st_size, st.st_mtime_ns, st.st_ino, digest))
+        (size, mtime_ns, inode), digest = prints[i], digests[i]
+        if digest is not None and mtime_ns < started - RACY_WINDOW_NS:
+            rows.append((keys[i], size, mtime_ns, inode, digest))
     return rows

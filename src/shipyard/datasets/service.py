@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,20 +18,19 @@ from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.datasets.checkout import local_copy, materialize
 from shipyard.datasets.diff import diff_versions
-from shipyard.datasets.hashing import WORKERS, HashResult, StatCache, hash_files
+from shipyard.datasets.hashing import HashResult, StatCache, hash_files, run_chunked
 from shipyard.datasets.loading import FORMATS, load_tables
 from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
 from shipyard.datasets.refs import check_dataset_name, parse_ref
 from shipyard.datasets.reports import DatasetDiff, GcReport, StatusReport
-from shipyard.datasets.snapshot import manifest_digest, scan_source
+from shipyard.datasets.snapshot import SourceFile, manifest_digest, scan_folder, scan_source
 from shipyard.datasets.store.base import DatasetStore
-from shipyard.storage.paths import walk_upload
 
 if TYPE_CHECKING:
     from shipyard.governance.service import AuditService
     from shipyard.storage.cas import ContentStore
 
-Files = list[tuple[Path, str]]  # (local file, logical path)
+Files = list[SourceFile]
 
 
 class Progress(Protocol):
@@ -69,14 +67,13 @@ class DatasetService:
         source = Path(path).absolute()
         hashed = self._hash(files, source, progress)
         entries = tuple(
-            FileEntry(logical, digest, size)
-            for (_, logical), digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
+            FileEntry(f.logical, digest, f.size) for f, digest in zip(files, hashed.digests, strict=True)
         )
         digest = manifest_digest(entries)
         latest = self.store.find_latest_version(name)
         if latest is not None and latest.digest == digest:
             return latest
-        schema, row_count, profile = _profile([(logical, file) for file, logical in files])
+        schema, row_count, profile = _profile([(f.logical, Path(f.path)) for f in files])
         self._upload(files, entries, progress)
         from shipyard.core.actors import current_actor
 
@@ -104,27 +101,51 @@ class DatasetService:
     def _hash(self, files: Files, root: Path, progress: Progress | None) -> HashResult:
         on_file: Callable[[int], None] | None = None
         if progress is not None:
-            progress.start("hash", sum(f.stat().st_size for f, _ in files))
+            progress.start("hash", sum(f.size for f in files))
             on_file = lambda size: progress.advance("hash", size)  # noqa: E731
-        return hash_files([f for f, _ in files], cache=self.stat_cache, root=root, on_file=on_file)
+        return hash_files(
+            [f.path for f in files],
+            cache=self.stat_cache,
+            root=root,
+            on_file=on_file,
+            stats=[f.fingerprint for f in files],
+        )
 
     def _upload(self, files: Files, entries: Sequence[FileEntry], progress: Progress | None) -> None:
-        """Store the blobs not yet in the content store, on parallel threads."""
-        by_digest = {e.digest: (file, e) for (file, _), e in zip(files, entries, strict=True)}
-        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(by_digest)))) as pool:
-            present = dict(zip(by_digest, pool.map(self.content.exists, by_digest), strict=True))
-            missing = [by_digest[d] for d, there in present.items() if not there]
+        """Store the blobs not yet in the content store: a few threads, each looping over its share.
+
+        A local or S3 content store is given the digest just computed, so no file is
+        read twice; it refuses a file whose stat changed since it was hashed.
+        """
+        from shipyard.storage.cas import ContentStore
+
+        by_digest: dict[str, tuple[SourceFile, FileEntry]] = {}
+        for file, entry in zip(files, entries, strict=True):
+            by_digest.setdefault(entry.digest, (file, entry))
+        items = list(by_digest.values())
+        content = self.content
+        known = isinstance(content, ContentStore)
+        there = [False] * len(items)
+
+        def check(i: int) -> None:
+            digest = items[i][1].digest
+            there[i] = content.stored_size(digest) == items[i][1].size if known else content.exists(digest)
+
+        run_chunked(range(len(items)), check)
+        missing = [item for item, ok in zip(items, there, strict=True) if not ok]
+        if progress is not None:
+            progress.start("upload", sum(e.size for _, e in missing))
+
+        def put(item: tuple[SourceFile, FileEntry]) -> None:
+            file, entry = item
+            if known:
+                content.put_file(file.path, entry.digest, unchanged=file.fingerprint)
+            elif content.put_file(Path(file.path)) != (entry.digest, entry.size):
+                raise ConflictError(f"{file.path!r} changed while it was being added; add it again")
             if progress is not None:
-                progress.start("upload", sum(e.size for _, e in missing))
+                progress.advance("upload", entry.size)
 
-            def put(item: tuple[Path, FileEntry]) -> None:
-                file, entry = item
-                if self.content.put_file(file) != (entry.digest, entry.size):
-                    raise ConflictError(f"{str(file)!r} changed while it was being added; add it again")
-                if progress is not None:
-                    progress.advance("upload", entry.size)
-
-            list(pool.map(put, missing))
+        run_chunked(missing, put)
 
     # -- status ----------------------------------------------------------------------
     def status(self, name: str) -> StatusReport:
@@ -135,11 +156,11 @@ class DatasetService:
         source = Path(version.source_path)
         if not source.exists():
             raise InvalidInputError(f"the source of {version.ref}, {str(source)!r}, no longer exists")
-        files = walk_upload(source) if source.is_dir() else scan_source(source)[1]  # may now be empty
-        hashed = hash_files([f for f, _ in files], cache=self.stat_cache, root=source)
-        now = {
-            logical: (d, s) for (_, logical), d, s in zip(files, hashed.digests, hashed.sizes, strict=True)
-        }
+        files = scan_folder(source) if source.is_dir() else scan_source(source)[1]  # may now be empty
+        hashed = hash_files(
+            [f.path for f in files], cache=self.stat_cache, root=source, stats=[f.fingerprint for f in files]
+        )
+        now = {f.logical: (d, f.size) for f, d in zip(files, hashed.digests, strict=True)}
         before = {e.path: (e.digest, e.size) for e in version.files}
         modified = sorted(p for p in now.keys() & before.keys() if now[p] != before[p])
         return StatusReport(
@@ -233,7 +254,12 @@ class DatasetService:
 
 def _profile(files: list[tuple[str, Path]]) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
     """Schema, row count and profile of the tabular files (the other files are skipped there)."""
+    from shipyard.tabular import is_tabular
+
+    tables = [(logical, path) for logical, path in files if is_tabular(logical)]
+    if not tables:  # nothing to profile: do not even load the SQL engine
+        return {}, None, {}
     from shipyard.datasets.profile import profile_files
 
-    schema, row_count, profile = profile_files(files)
+    schema, row_count, profile = profile_files(tables)
     return schema, row_count, profile

@@ -10,22 +10,48 @@ primitives and translates its driver errors:
   :class:`~shipyard.core.errors.BackendUnavailable` (``raise ... from exc``).
 
 Writes are atomic: after a failed ``put_*`` the key holds its previous content or
-does not exist, never a partial blob.
+does not exist, never a partial blob. ``put_file(..., unchanged=(size, mtime_ns, inode))``
+also refuses (:class:`~shipyard.core.errors.ConflictError`) a file that changed since the
+caller last looked at it, before or during the copy, and then leaves no blob under the key.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
-from shipyard.core.errors import BackendUnavailable, InvalidInputError
-from shipyard.storage.paths import check_artifact_path
+from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
+from shipyard.storage.paths import MAX_PATH_LENGTH, check_artifact_path
 
 #: Suffix of in-flight temporary files; no key may end with it.
 TEMP_SUFFIX = ".shipyard-tmp"
+
+#: ``(size, mtime_ns, inode)`` of a local file: what tells that it did not change.
+Fingerprint = tuple[int, int, int]
+
+# Keys that check_artifact_path accepts unchanged, recognised without its per-character checks:
+# segments of safe characters, none empty or starting with "." (so no "." or ".." segment).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
+
+
+def fingerprint(st: os.stat_result) -> Fingerprint:
+    """The fingerprint of a file from its ``stat``."""
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def check_unchanged(local_path: Path | str, expected: Fingerprint, st: os.stat_result | None = None) -> None:
+    """Raise ConflictError if the file's fingerprint (``st``, else a fresh stat) is not ``expected``."""
+    try:
+        actual = fingerprint(st if st is not None else os.stat(local_path))  # noqa: PTH116  (str or Path)
+    except FileNotFoundError:
+        actual = None
+    if actual != expected:
+        raise ConflictError(f"{str(local_path)!r} changed while it was being added; add it again")
 
 
 def check_key(key: str) -> str:
@@ -38,6 +64,8 @@ def check_key(key: str) -> str:
     ...
     shipyard.core.errors.InvalidInputError: blob key 'a//b' is not normalised; use 'a/b'
     """
+    if len(key) <= MAX_PATH_LENGTH and _PLAIN_KEY.fullmatch(key) and not key.endswith(TEMP_SUFFIX):
+        return key
     normalised = check_artifact_path(key)
     if normalised != key:
         raise InvalidInputError(f"blob key {key!r} is not normalised; use {normalised!r}")
@@ -64,12 +92,19 @@ class BlobStore(ABC):
     def uri(self) -> str:
         """The URI that reopens this store."""
 
-    def put_file(self, key: str, local_path: Path) -> None:
-        """Store the content of the local file ``local_path`` under ``key``, atomically."""
+    def put_file(self, key: str, local_path: Path, *, unchanged: Fingerprint | None = None) -> None:
+        """Store the content of the local file ``local_path`` under ``key``, atomically.
+
+        With ``unchanged``, the file must still have that fingerprint before and after the
+        copy, else ConflictError and nothing is left under ``key``.
+        """
         local_path = Path(local_path)
-        if not local_path.is_file():
-            raise InvalidInputError(f"cannot upload {str(local_path)!r}: not an existing regular file")
-        self._put_file(check_key(key), local_path)
+        if unchanged is None:
+            if not local_path.is_file():
+                raise InvalidInputError(f"cannot upload {str(local_path)!r}: not an existing regular file")
+            self._put_file(check_key(key), local_path)
+        else:
+            self._put_file_unchanged(check_key(key), local_path, unchanged)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, atomically."""
@@ -117,6 +152,13 @@ class BlobStore(ABC):
         """The size in bytes of the blob under ``key``."""
         return self._size(check_key(key))
 
+    def find_size(self, key: str) -> int | None:
+        """The size in bytes of the blob under ``key``, or None if there is none."""
+        try:
+            return self._size(check_key(key))
+        except NotFoundError:
+            return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"
 
@@ -124,6 +166,17 @@ class BlobStore(ABC):
 
     @abstractmethod
     def _put_file(self, key: str, local_path: Path) -> None: ...
+
+    def _put_file_unchanged(self, key: str, local_path: Path, expected: Fingerprint) -> None:
+        """Upload, checking the fingerprint before and after; a backend may check before its commit."""
+        check_unchanged(local_path, expected)
+        self._put_file(key, local_path)
+        try:
+            check_unchanged(local_path, expected)
+        except ConflictError:
+            with contextlib.suppress(NotFoundError, BackendUnavailable):
+                self._delete(key)
+            raise
 
     @abstractmethod
     def _put_bytes(self, key: str, data: bytes) -> None: ...

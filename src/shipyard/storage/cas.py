@@ -20,8 +20,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from shipyard.core.errors import BackendUnavailable, NotFoundError
-from shipyard.storage.base import BlobStore, temp_sibling
+from shipyard.core.errors import BackendUnavailable, InvalidInputError
+from shipyard.storage.base import BlobStore, Fingerprint, temp_sibling
 from shipyard.storage.digests import PREFIX, check_digest, digest_bytes, digest_file
 
 _KEY_TAIL = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
@@ -42,18 +42,35 @@ class ContentStore:
         hex_ = check_digest(digest)[len(PREFIX) :]
         return f"{self.prefix}/{hex_[:2]}/{hex_[2:]}"
 
-    def put_file(self, path: Path) -> tuple[str, int]:
+    def put_file(
+        self, path: Path | str, digest: str | None = None, *, unchanged: Fingerprint | None = None
+    ) -> tuple[str, int]:
         """Store the file at ``path`` unless its content is already there; return (digest, size).
 
+        A caller that has just hashed the file passes its ``digest`` and the fingerprint
+        ``unchanged=(size, mtime_ns, inode)`` it had then, so the file is not read twice:
+        if the file no longer has that fingerprint, before or after the copy, a
+        ConflictError says so and no blob is stored. (Reads verify every digest anyway.)
         A blob already stored with another size (say, truncated) is replaced.
         """
-        path = Path(path)
-        digest = digest_file(path)
-        size = path.stat().st_size
+        if digest is None:
+            path = Path(path)
+            digest = digest_file(path)
+            size = path.stat().st_size
+            key = self.key_for(digest)
+            if self._stored_size(key) != size:
+                self.blobs.put_file(key, path)
+            return digest, size
+        if unchanged is None:
+            raise InvalidInputError("put_file with a known digest needs the file's fingerprint (unchanged=)")
         key = self.key_for(digest)
-        if self._stored_size(key) != size:
-            self.blobs.put_file(key, path)
-        return digest, size
+        if self._stored_size(key) != unchanged[0]:
+            self.blobs.put_file(key, Path(path), unchanged=unchanged)
+        return digest, unchanged[0]
+
+    def stored_size(self, digest: str) -> int | None:
+        """The size of the content stored for ``digest``, or None if there is none (one cheap call)."""
+        return self._stored_size(self.key_for(digest))
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` unless already there; return its digest."""
@@ -64,10 +81,7 @@ class ContentStore:
         return digest
 
     def _stored_size(self, key: str) -> int | None:
-        try:
-            return self.blobs.size(key)
-        except NotFoundError:
-            return None
+        return self.blobs.find_size(key)
 
     def get_bytes(self, digest: str) -> bytes:
         """The content of ``digest``, verified; NotFoundError if absent."""

@@ -18,14 +18,39 @@ import contextlib
 import io
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
-from shipyard.storage.base import TEMP_SUFFIX, BlobStore, temp_sibling
+from shipyard.storage.base import (
+    TEMP_SUFFIX,
+    BlobStore,
+    Fingerprint,
+    check_key,
+    check_unchanged,
+    temp_sibling,
+)
 
 _CHUNK = 1024 * 1024
+
+
+def copy_fd(src: int, dst: int, size: int) -> None:
+    """Copy ``size`` bytes from ``src`` to ``dst`` in the kernel when it can (no user-space buffer)."""
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src, dst, size - done)
+            if n == 0:
+                break
+            done += n
+    except (AttributeError, OSError):  # an old kernel, another OS, a file system that refuses
+        pass
+    os.lseek(src, done, os.SEEK_SET)
+    os.lseek(dst, done, os.SEEK_SET)
+    while chunk := os.read(src, _CHUNK):  # the rest, if any (a file that grew is caught later)
+        os.write(dst, chunk)
 
 
 class LocalBlobStore(BlobStore):
@@ -55,13 +80,35 @@ class LocalBlobStore(BlobStore):
     # -- writes ------------------------------------------------------------------
 
     def _put_file(self, key: str, local_path: Path) -> None:
+        self._put_file_unchanged(key, local_path, None)
+
+    def _put_file_unchanged(self, key: str, local_path: Path, expected: Fingerprint | None) -> None:
+        """Copy in the kernel; with ``expected``, check the source before the rename commits it."""
         try:
-            with local_path.open("rb") as src:
-                self._write(key, lambda dst: shutil.copyfileobj(src, dst, _CHUNK))
+            src = os.open(local_path, os.O_RDONLY)
         except OSError as exc:
             if isinstance(exc, FileNotFoundError):
+                if expected is not None:
+                    check_unchanged(local_path, expected)
                 raise InvalidInputError(f"cannot upload {str(local_path)!r}: no such file") from exc
+            if isinstance(exc, IsADirectoryError):
+                raise InvalidInputError(f"cannot upload {str(local_path)!r}: not a regular file") from exc
             raise BackendUnavailable(f"cannot read {str(local_path)!r}: {exc}") from exc
+        try:
+            before = os.fstat(src)
+            if expected is not None:
+                check_unchanged(local_path, expected, before)
+
+            def fill(dst: IO[bytes]) -> None:
+                dst.flush()
+                copy_fd(src, dst.fileno(), before.st_size)
+                if expected is not None:
+                    check_unchanged(local_path, expected, os.fstat(src))
+                    check_unchanged(local_path, expected)  # not replaced by another file meanwhile
+
+            self._write(key, fill)
+        finally:
+            os.close(src)
 
     def _put_bytes(self, key: str, data: bytes) -> None:
         self._write(key, lambda dst: shutil.copyfileobj(io.BytesIO(data), dst, _CHUNK))
@@ -69,14 +116,20 @@ class LocalBlobStore(BlobStore):
     def _write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
         final = self._path(key)
         tmp = temp_sibling(final)
+        committed = False
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("xb") as dst:
+            try:
+                dst = tmp.open("xb")
+            except FileNotFoundError:  # the key's folder is made on its first blob only
+                final.parent.mkdir(parents=True, exist_ok=True)
+                dst = tmp.open("xb")
+            with dst:
                 fill(dst)
                 if self.fsync:
                     dst.flush()
                     os.fsync(dst.fileno())
             tmp.replace(final)
+            committed = True
         except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
             raise ConflictError(
                 f"cannot write blob {key!r} in {self.uri}: a key and a folder of keys share that name"
@@ -84,8 +137,9 @@ class LocalBlobStore(BlobStore):
         except OSError as exc:
             raise BackendUnavailable(f"cannot write blob {key!r} in {self.uri}: {exc}") from exc
         finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            if not committed:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
         if self.fsync:
             self._fsync_dir(final.parent)
 
@@ -125,6 +179,17 @@ class LocalBlobStore(BlobStore):
     def _exists(self, key: str) -> bool:
         with self._reading(key):
             return self._path(key).is_file()
+
+    def find_size(self, key: str) -> int | None:
+        """One ``stat``; keys made by the content store need no more (they are checked there)."""
+        key = check_key(key)
+        try:
+            st = os.stat(self._path(key))  # noqa: PTH116
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot read blob {key!r} in {self.uri}: {exc}") from exc
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def _size(self, key: str) -> int:
         path = self._path(key)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
+from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
+from shipyard.storage import local
+from shipyard.storage.base import fingerprint
 from shipyard.storage.cas import ContentStore
 from shipyard.storage.digests import MMAP_THRESHOLD, check_digest, digest_bytes, digest_file
 from shipyard.storage.local import LocalBlobStore
@@ -195,3 +197,39 @@ def test_any_corrupted_byte_is_caught_on_read(tmp_path: Path, data: bytes, posit
     with pytest.raises(BackendUnavailable):
         cas.get_file(digest, dest)
     assert not dest.exists(), "a corrupt blob never appears at the destination"
+
+
+def test_put_file_with_a_known_digest_does_not_read_twice_and_refuses_a_changed_file(tmp_path: Path) -> None:
+    cas = ContentStore(LocalBlobStore(tmp_path / "store"))
+    src = tmp_path / "f"
+    src.write_bytes(b"hello")
+    digest, before = digest_file(src), fingerprint(src.stat())
+    assert cas.put_file(src, digest, unchanged=before) == (digest, 5)
+    assert cas.get_bytes(digest) == b"hello" and cas.stored_size(digest) == 5
+    other = tmp_path / "g"
+    other.write_bytes(b"world")
+    stale = fingerprint(other.stat())
+    other.write_bytes(b"world, longer")
+    with pytest.raises(ConflictError, match="changed while it was being added"):
+        cas.put_file(other, digest_file(other), unchanged=stale)
+    assert sorted(cas.iter_digests()) == [digest]
+    assert not [p for p in (tmp_path / "store").rglob("*") if p.name.endswith(".shipyard-tmp")]
+
+
+def test_a_file_changed_during_the_copy_is_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cas = ContentStore(LocalBlobStore(tmp_path / "store"))
+    src = tmp_path / "f"
+    src.write_bytes(b"hello")
+    digest, before = digest_file(src), fingerprint(src.stat())
+    real = local.copy_fd
+
+    def copy_then_edit(a: int, b: int, size: int) -> None:
+        real(a, b, size)
+        src.write_bytes(b"HELLO!")
+
+    monkeypatch.setattr(local, "copy_fd", copy_then_edit)
+    with pytest.raises(ConflictError, match="changed while it was being added"):
+        cas.put_file(src, digest, unchanged=before)
+    assert list(cas.iter_digests()) == [] and cas.stored_size(digest) is None
