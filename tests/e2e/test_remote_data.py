@@ -23,7 +23,6 @@ import pytest
 import shipyard as sy
 from shipyard.core.config import load_settings
 from shipyard.core.errors import PermissionDenied
-from shipyard.sdk import datasets as sdk_datasets
 from shipyard.sdk import validate
 from shipyard.workspace import Workspace, set_workspace
 from tests.contract.server_process import running_server
@@ -119,8 +118,7 @@ def test_sdk_adds_reads_loads_and_validates_through_the_server(sdk: Remote, tmp_
     assert [v.version for v in sy.datasets.versions("sales")] == [1, 2]
     frame = sy.datasets.load("sales@1")
     assert list(frame["amount"]) == [10.0, 20.0]
-    # Not sy.datasets.checkout: the submodule shipyard.datasets.checkout shadows that name.
-    written = sdk_datasets.checkout("sales@2", tmp_path / "out")
+    written = sy.datasets.checkout("sales@2", tmp_path / "out")
     assert len(written) == 2 and (tmp_path / "out" / "notes" / "readme.txt").read_text() == "quarterly sales"
 
     suite = tmp_path / "suite.yaml"

@@ -74,3 +74,16 @@ def test_import_is_light_and_touches_nothing(tmp_path: object) -> None:
     heavy, _elapsed = done.stdout.splitlines()
     assert heavy == "[]"
     assert not any(p.name == ".shipyard" for p in __import__("pathlib").Path(str(tmp_path)).iterdir())
+
+
+def test_sdk_namespace_functions_survive_domain_imports() -> None:
+    """Importing the datasets domain's own modules must not hide ``sy.datasets.<function>``."""
+    import importlib
+    import pkgutil
+
+    import shipyard.datasets as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"shipyard.datasets.{module.name}")
+    for name in package.SDK_FUNCTIONS:
+        assert callable(getattr(shipyard.datasets, name)), name
