@@ -62,6 +62,7 @@ __all__ = [
     "from_sql",
     "is_tabular",
     "open_table",
+    "path_sql",
     "read_arrow",
     "read_errors",
     "read_pandas",
@@ -137,9 +138,16 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _path_literal(path: Path) -> str:
-    """A SQL literal DuckDB reads as exactly this file, never as a glob pattern."""
-    return sql_string(_GLOB_CHARS.sub(r"[\1]", str(path.absolute())))
+def path_sql(path: str | os.PathLike[str]) -> str:
+    """A SQL literal DuckDB reads as exactly this file (absolute), never as a glob pattern.
+
+    >>> print(path_sql("/data/it's[1].csv"))
+    '/data/it''s[[]1].csv'
+    """
+    return sql_string(_GLOB_CHARS.sub(r"[\1]", str(Path(path).absolute())))
+
+
+_path_literal = path_sql
 
 
 def relation_sql(path: str | os.PathLike[str], name: str | None = None) -> str:

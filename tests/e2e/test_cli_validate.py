@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shipyard.cli.main import app
-from tests.unit.datasets.profile_stub import install_if_missing
 
 runner = CliRunner()
 
@@ -25,11 +24,6 @@ checks:
 
 def cli(*args: str) -> Result:
     return runner.invoke(app, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(autouse=True)
-def profile_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_if_missing(monkeypatch)
 
 
 @pytest.fixture

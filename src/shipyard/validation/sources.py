@@ -63,6 +63,33 @@ def create_view(con: Any, name: str, data: Path | Any) -> list[Path]:
     return files
 
 
+def integer_ranges(con: Any, files: list[Path], columns: list[str]) -> dict[str, tuple[int, int, int]]:
+    """``column -> (min, max, rows)`` of integer ``columns``, from the footers of Parquet ``files``
+    (no row is read): the bounds over every row group, and the rows of the files that hold the
+    column. A column is left out when a file is not Parquet or a row group with values has no
+    statistics. The bounds are only as good as the writer's statistics: a caller must cope with
+    a value outside them (DuckDB's ``bitstring_agg`` raises ``OutOfRangeException``)."""
+    from shipyard.tabular import path_sql, tabular_format
+
+    if not files or not columns or any(tabular_format(f) != "parquet" for f in files):
+        return {}
+    names = ", ".join(literal(c) for c in columns)
+    rows = con.execute(
+        "SELECT path_in_schema, min(TRY_CAST(stats_min_value AS HUGEINT)), "
+        "max(TRY_CAST(stats_max_value AS HUGEINT)), sum(row_group_num_rows), "
+        "count(*) FILTER (WHERE (stats_min_value IS NULL OR stats_max_value IS NULL "
+        "OR TRY_CAST(stats_min_value AS HUGEINT) IS NULL OR TRY_CAST(stats_max_value AS HUGEINT) IS NULL) "
+        "AND row_group_num_rows > 0 AND coalesce(stats_null_count, -1) <> row_group_num_rows) "
+        f"FROM parquet_metadata([{', '.join(path_sql(f) for f in files)}]) "
+        f"WHERE path_in_schema IN ({names}) GROUP BY path_in_schema"
+    ).fetchall()
+    return {
+        name: (int(low), int(high), int(count))
+        for name, low, high, count, unknown in rows
+        if low is not None and high is not None and not unknown
+    }
+
+
 def quote(identifier: str) -> str:
     """A DuckDB identifier in double quotes.
 

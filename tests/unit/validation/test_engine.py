@@ -277,3 +277,79 @@ def test_result_round_trips() -> None:
     results = run_suite(Suite("t", [NotNull("x"), Between("x", 0, 2)]), df)
     for result in results:
         assert CheckResult.from_dict(result.to_dict()) == result
+
+
+ids = st.lists(st.none() | st.integers(-3, 12), max_size=40)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(ids, min_size=1, max_size=3), st.sampled_from(["int8", "Int32", "Int64", "UInt16"]))
+def test_unique_from_parquet_statistics_agrees_with_pandas(
+    recorder: list[Recorder], tmp_path_factory: pytest.TempPathFactory, parts: list[list[int | None]],
+    dtype: str,
+) -> None:  # fmt: skip
+    """Integer ``unique`` on Parquet counts distinct values with a bitmap over the footer's range."""
+    folder = tmp_path_factory.mktemp("unique")
+    frames = []
+    for index, values in enumerate(parts):
+        frame = pd.DataFrame({"k": pd.Series(values, dtype="Int64" if None in values else dtype)})
+        frame.to_parquet(folder / f"part-{index}.parquet", row_group_size=7)
+        frames.append(frame)
+    whole = pd.concat(frames, ignore_index=True)
+    recorder.clear()
+    result, _ = run_suite(Suite("t", [Unique("k"), RowCount(min=0)]), folder)
+    failing, evaluated = reference(Unique("k"), whole)
+    assert (result.failing_rows, result.details["evaluated_rows"]) == (failing, evaluated)
+    assert result.success is (failing == 0) and bool(result.sample) == bool(failing)
+    assert len(recorder[0].scans) == 1 + bool(failing)
+    if whole["k"].notna().any():
+        assert "bitstring_agg" in recorder[0].scans[0]
+
+
+def test_unique_without_usable_statistics_counts_distinct(tmp_path: Path, recorder: list[Recorder]) -> None:
+    pd.DataFrame({"k": [1, 2, 2, 10**15]}).to_parquet(tmp_path / "wide.parquet")  # range too wide
+    pd.DataFrame({"k": [1, 2, 2, 3]}).to_csv(tmp_path / "k.csv", index=False)  # no footer
+    for path in (tmp_path / "wide.parquet", tmp_path / "k.csv"):
+        recorder.clear()
+        (result,) = run_suite(Suite("t", [Unique("k")]), path)
+        assert result.failing_rows == 1 and "count(DISTINCT" in recorder[0].scans[0]
+
+
+def test_unique_survives_wrong_statistics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value outside the footer's bounds (a writer's bad statistics) falls back to DISTINCT."""
+    from shipyard.validation import sources
+
+    pd.DataFrame({"k": [1, 2, 2, 9]}).to_parquet(tmp_path / "k.parquet")
+    monkeypatch.setattr(sources, "integer_ranges", lambda con, files, columns: {"k": (1, 3, 4)})
+    (result,) = run_suite(Suite("t", [Unique("k")]), tmp_path / "k.parquet")
+    assert (result.failing_rows, result.details["evaluated_rows"]) == (1, 4)
+
+
+LIKE_PATTERNS = ["^[^@]+@[^@]+$", "[^@]+@[^@]+", "[^@]*@[^@]*", "a[^%]*%b", "[^_]+_[^_]+_x", "^x\\.[^.]+$",
+                 "[^@]+@@[^@]+", "é[^@]+"]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(LIKE_PATTERNS),
+    st.lists(st.text(alphabet="a@%_.x\né\\b", max_size=8), min_size=1, max_size=20),
+)
+def test_regex_as_like_agrees_with_re2(pattern: str, texts: list[str]) -> None:
+    import duckdb
+
+    from shipyard.validation.sources import literal
+
+    condition = engine.like_condition("s", pattern)
+    assert condition is not None, pattern
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (s VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[t] for t in texts])
+    got = con.execute(f"SELECT {condition}, regexp_full_match(s, {literal(pattern)}) FROM t").fetchall()
+    assert all(like == regex for like, regex in got), (pattern, texts, got)
+
+
+@pytest.mark.parametrize(
+    "pattern", ["a.c", "[^@]+@[^.]+", "[a-c]+", "(?i)[^@]+", "[^@]+|x", "\\d[^@]+", "[^@]?", "[^\\n]+"]
+)
+def test_other_regexes_stay_regexes(pattern: str) -> None:
+    assert engine.like_condition("s", pattern) is None
