@@ -431,6 +431,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker", choices=["shipyard", "gx"], help=argparse.SUPPRESS)
     parser.add_argument("--suite", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -439,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker_main(args.worker, args.suite, args.data)
     sizes = Sizes.for_mode(args.quick)
+    if args.generate:
+        generate(args.generate, sizes)
+        return 0
     peer = None if args.skip_peer else peer_python("gx", GX_REQUIREMENTS)
     if not args.json:
         print(
@@ -452,7 +456,18 @@ def main(argv: list[str] | None = None) -> int:
         data, suite = root / "transactions.parquet", root / "suite.yaml"
         start = time.perf_counter()
         log(f"generating {sizes.rows:,} rows x 10 columns")
-        generate(data, sizes)
+        # In a child process: a worker's peak RSS (os.wait4) starts from the driver's size at fork.
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--generate",
+                str(data),
+                "--rows",
+                str(sizes.rows),
+            ],
+            check=True,
+        )
         suite.write_text(SUITE_YAML)
         log(
             f"data ready in {time.perf_counter() - start:.1f} s ({data.stat().st_size / 1e6:,.0f} MB Parquet)"

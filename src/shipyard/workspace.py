@@ -90,15 +90,22 @@ class Workspace:
         """Validation suites and their stored results (stored on the server in remote mode)."""
         from shipyard.validation.service import ValidationService
 
-        store = self._store("shipyard.validation.store:VALIDATION_STORES", "validation store")
-        return ValidationService(store, self.datasets, None if self.settings.is_remote else self.audit)
+        remote = self.settings.is_remote
+        return ValidationService(
+            lambda: self._store("shipyard.validation.store:VALIDATION_STORES", "validation store"),
+            lambda: self.datasets,
+            None if remote else (lambda: self.audit),
+        )
 
     def close(self) -> None:
         """Release what the built services hold (connections, HTTP clients)."""
-        for name in ("tracking", "datasets", "validation"):
+        for name in ("tracking", "datasets"):
             service = self.__dict__.get(name)
             if service is not None:
                 service.store.close()
+        validation = self.__dict__.get("validation")
+        if validation is not None:
+            validation.close()
         for name in ("auth", "audit"):  # governance stores close only when they hold something
             close = getattr(getattr(self.__dict__.get(name), "store", None), "close", None)
             if close is not None:

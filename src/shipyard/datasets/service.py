@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
-from shipyard.datasets.materialize import local_copy, materialize
 from shipyard.datasets.compare import diff_versions
 from shipyard.datasets.hashing import HashResult, StatCache, hash_files, run_chunked
 from shipyard.datasets.loading import FORMATS, load_tables
+from shipyard.datasets.materialize import local_copy, materialize
 from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
 from shipyard.datasets.refs import check_dataset_name, parse_ref
 from shipyard.datasets.reports import DatasetDiff, GcReport, StatusReport

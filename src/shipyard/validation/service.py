@@ -10,7 +10,7 @@ data of a model passed a given suite.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,17 +30,45 @@ MAX_LISTED = 1000
 
 
 class ValidationService:
-    """Runs suites and keeps their results."""
+    """Runs suites and keeps their results.
+
+    Each collaborator may be given as an instance or as a zero-argument callable that
+    builds it on first use, so validating a local file opens no metadata database.
+    """
 
     def __init__(
         self,
-        store: ValidationStore,
-        datasets: DatasetService | None = None,
-        audit: AuditService | None = None,
+        store: ValidationStore | Callable[[], ValidationStore],
+        datasets: DatasetService | Callable[[], DatasetService] | None = None,
+        audit: AuditService | Callable[[], AuditService] | None = None,
     ) -> None:
-        self.store = store
-        self.datasets = datasets
-        self.audit = audit
+        self._sources: dict[str, Any] = {"store": store, "datasets": datasets, "audit": audit}
+
+    def _provided(self, name: str) -> Any:
+        source = self._sources[name]
+        if callable(source):  # stores and services are not callable; a provider is
+            source = self._sources[name] = source()
+        return source
+
+    def close(self) -> None:
+        """Close the store if it was ever built."""
+        if not callable(self._sources["store"]):
+            self.store.close()
+
+    @property
+    def store(self) -> ValidationStore:
+        store: ValidationStore = self._provided("store")
+        return store
+
+    @property
+    def datasets(self) -> DatasetService | None:
+        datasets: DatasetService | None = self._provided("datasets")
+        return datasets
+
+    @property
+    def audit(self) -> AuditService | None:
+        audit: AuditService | None = self._provided("audit")
+        return audit
 
     def validate(self, suite: SuiteLike, data: Any, *, halt: bool = False) -> ValidationResult:
         """Run ``suite`` on ``data``; store the result when the data is a dataset version.
