@@ -457,17 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         log(f"generating {sizes.rows:,} rows x 10 columns")
         # In a child process: a worker's peak RSS (os.wait4) starts from the driver's size at fork.
-        subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--generate",
-                str(data),
-                "--rows",
-                str(sizes.rows),
-            ],
-            check=True,
-        )
+        quick = ["--quick"] if args.quick else []
+        generator = [sys.executable, str(Path(__file__).resolve()), "--generate", str(data), *quick]
+        subprocess.run(generator, check=True)
         suite.write_text(SUITE_YAML)
         log(
             f"data ready in {time.perf_counter() - start:.1f} s ({data.stat().st_size / 1e6:,.0f} MB Parquet)"
