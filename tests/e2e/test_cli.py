@@ -319,8 +319,7 @@ def test_server_passes_options_to_serve(home: Path, monkeypatch: pytest.MonkeyPa
 def shipyard_script() -> str:
     beside = Path(sys.executable).parent / "shipyard"
     found = str(beside) if beside.exists() else shutil.which("shipyard")
-    if found is None:
-        pytest.skip("the shipyard console script is not installed (pip install -e .)")
+    assert found is not None, "the shipyard console script is not installed: pip install -e ."
     return found
 
 
