@@ -19,11 +19,10 @@ from shipyard.tracking.filters import (
     Or,
     OrderBy,
     literal_text,
-    matches,
     parse_filter,
     parse_order_by,
-    sort_runs,
 )
+from shipyard.tracking.matching import matches, sort_runs
 from shipyard.tracking.models import RunRecord, RunStatus
 
 # ---------------------------------------------------------------------------- a renderer for round trips

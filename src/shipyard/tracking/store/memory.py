@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.core.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
-from shipyard.tracking.filters import Expr, OrderBy, matches, sort_runs
+from shipyard.tracking.filters import Expr, OrderBy
+from shipyard.tracking.matching import matches, sort_runs
 from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
