@@ -148,6 +148,14 @@ def test_viewer_token_cannot_write(auth_server: Server) -> None:
         _error(viewer.get("/api/v1/tokens"), 403, "permission_denied")
 
 
+def test_a_viewer_token_is_held_to_its_role_even_where_auth_is_optional(open_server: Server) -> None:
+    with _client(open_server, "viewer") as viewer:
+        _error(viewer.post("/api/v1/runs", json={"experiment": "e"}), 403, "permission_denied")
+        assert viewer.get("/api/v1/experiments").status_code == 200
+    with _client(open_server) as anonymous:
+        assert anonymous.post("/api/v1/runs", json={"experiment": "e"}).status_code in (200, 201)
+
+
 def test_auth_flag_on_loopback_requires_a_token(auth_server: Server) -> None:
     with _client(auth_server) as anonymous:
         _error(anonymous.get("/api/v1/experiments"), 401, "authentication_required")

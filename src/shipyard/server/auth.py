@@ -4,7 +4,7 @@
 ask for more (tokens and the audit log need ``admin``). When the server does not
 require auth, a request without a token acts as ``anonymous`` with every right
 (loopback only: the runner forces auth on for any other interface); a token that
-is sent is still checked and names the actor. The actor is set on the request's
+is sent is still checked, held to its role, and names the actor. The actor is set on the request's
 context, so the audit events the services record carry it.
 """
 
@@ -56,9 +56,9 @@ def require(role: Role | None = None) -> Callable[[Request], Awaitable[Token | N
             return None
         token = await run_in_threadpool(workspace.auth.authenticate, secret)
         set_actor(token.name)
-        if request.app.state.require_auth:
-            needed = role or (Role.VIEWER if request.method in _READS else Role.EDITOR)
-            workspace.auth.authorize(token, needed)
+        # A token that is sent is always held to its role, even where auth is optional.
+        needed = role or (Role.VIEWER if request.method in _READS else Role.EDITOR)
+        workspace.auth.authorize(token, needed)
         return token
 
     return check
