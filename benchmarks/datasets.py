@@ -237,6 +237,8 @@ class ShipyardSide:
         self.env = _clean_env(
             {"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"}
         )
+        if self.mode == "cli":  # untimed, like `git init` + `dvc init` on the DVC side
+            _checked([self.cli, "init"], workdir, self.env)
 
     def _argv(self, *args: str) -> list[str]:
         if self.mode == "cli":

@@ -115,3 +115,22 @@ def test_bad_input_exits_with_a_clear_error(home: Path, tmp_path: Path) -> None:
     assert cli_json("data", "list") == []
     assert cli("data", "show", "x@1").exit_code == 3
     assert cli("data", "show", "x@zero").exit_code == 2
+
+
+def test_init_makes_the_home_with_its_database(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("shipyard")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    done = subprocess.run(
+        [str(script), "init", str(tmp_path), "--json"], capture_output=True, text=True, env=env, check=True
+    )
+    doc = json.loads(done.stdout)
+    assert doc["created"] is True and doc["schema_revision"]
+    assert (tmp_path / ".shipyard" / "shipyard.db").is_file()
+    assert (tmp_path / ".shipyard" / "artifacts").is_dir()
+    again = subprocess.run(
+        [str(script), "init", str(tmp_path), "--json"], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(again.stdout)["created"] is False

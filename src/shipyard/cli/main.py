@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from shipyard._version import __version__
-from shipyard.cli import CliState, audit, data, db, experiments, runs, server, tokens, validate
+from shipyard.cli import CliState, audit, data, db, experiments, init, runs, server, tokens, validate
 from shipyard.core.errors import ShipyardError
 
 
@@ -37,6 +37,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+app.command("init")(init.init_command)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(tokens.app, name="tokens")
