@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -92,3 +93,24 @@ def run_json(
         tail = "\n".join(lines[-20:])
         raise RuntimeError(f"{argv[0]} exited with {proc.returncode} and printed no JSON object:\n{tail}")
     return result
+
+
+def clean_env(extra: dict[str, str], peer_prefix: str) -> dict[str, str]:
+    """This process's environment without Shipyard's or the peer's settings, plus ``extra``."""
+    drop = ("SHIPYARD_", peer_prefix)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(extra)
+    return env
+
+
+def bench_parser(description: str | None, peer: str, workloads: list[str]) -> argparse.ArgumentParser:
+    """The flags every benchmark shares: --quick, --json, --skip-peer, --skip-shipyard, --workload."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="sizes divided by 10, for a smoke test")
+    parser.add_argument("--json", action="store_true", help="print only the JSON summary")
+    parser.add_argument("--skip-peer", action="store_true", help="measure Shipyard only")
+    parser.add_argument("--skip-shipyard", action="store_true", help=f"measure {peer} only")
+    parser.add_argument(
+        "--workload", choices=workloads, action="append", help="run only this workload (repeatable)"
+    )
+    return parser

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _peer import log, peer_python
+from _peer import bench_parser, clean_env, log, peer_python
 
 DVC_REQUIREMENTS = ["dvc==3.67.1"]
 SEED = 20261123
@@ -133,13 +133,6 @@ def _copy_input(source: Path, workdir: Path, name: str) -> Path:
 # --------------------------------------------------------------------------- commands
 
 
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    drop = ("SHIPYARD_", "DVC_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(extra)
-    return env
-
-
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     """Run a command to completion and return (wall seconds, the completed process)."""
     start = time.perf_counter()
@@ -181,7 +174,7 @@ class DvcSide:
 
     def __init__(self, python: Path) -> None:
         self.dvc = str(python.parent / "dvc")
-        self.env = _clean_env({"DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"})
+        self.env = _env({"DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"})
 
     def prepare(self, workdir: Path) -> None:
         """A fresh git + DVC repository, its state kept inside ``workdir``."""
@@ -234,9 +227,7 @@ class ShipyardSide:
         raise MissingAPIError(f"neither `shipyard data` nor sy.datasets.add is available ({reason})")
 
     def prepare(self, workdir: Path) -> None:
-        self.env = _clean_env(
-            {"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"}
-        )
+        self.env = _env({"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"})
         if self.mode == "cli":  # untimed, like `git init` + `dvc init` on the DVC side
             _checked([self.cli, "init"], workdir, self.env)
 
@@ -351,18 +342,12 @@ def _report(
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="sizes divided by 10, for a smoke test")
-    parser.add_argument("--json", action="store_true", help="print only the JSON summary")
-    parser.add_argument("--skip-peer", action="store_true", help="measure Shipyard only")
-    parser.add_argument("--skip-shipyard", action="store_true", help="measure DVC only")
-    parser.add_argument(
-        "--workload",
-        choices=[w.name for w in WORKLOADS],
-        action="append",
-        help="run only this workload (repeatable)",
-    )
+    parser = bench_parser(__doc__.splitlines()[0] if __doc__ else None, "DVC", [w.name for w in WORKLOADS])
     return parser.parse_args(argv)
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    return clean_env(extra, "DVC_")
 
 
 def main(argv: list[str] | None = None) -> int:

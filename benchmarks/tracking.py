@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from _peer import log, peer_python, run_json
+from _peer import bench_parser, clean_env, log, peer_python, run_json
 
 MLFLOW_REQUIREMENTS = ["mlflow==3.17.2", "scikit-learn", "pandas"]
 SEED = 20261123
@@ -357,23 +356,14 @@ def worker_main(side: str, workload: str, quick: bool) -> int:
 # --------------------------------------------------------------------------- driver
 
 
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    drop = ("SHIPYARD_", "MLFLOW_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(extra)
-    return env
-
-
 def _run_side(side: str, python: Path | str, workload: str, quick: bool) -> dict[str, Any]:
     """Run one workload of one side in a fresh process and a fresh temporary directory."""
     with tempfile.TemporaryDirectory(prefix=f"bench-tracking-{side}-") as tmp:
         workdir = Path(tmp)
         if side == "shipyard":
-            env = _clean_env(
-                {"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"}
-            )
+            env = _env({"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"})
         else:
-            env = _clean_env({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
+            env = _env({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
         env["GIT_PYTHON_REFRESH"] = "quiet"
         argv = [str(python), str(Path(__file__).resolve()), "--worker", side, "--workload", workload]
         if quick:
@@ -444,19 +434,13 @@ def _row_warnings(workload: Workload, sy: dict[str, Any] | None, peer: dict[str,
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="sizes divided by 10, for a smoke test")
-    parser.add_argument("--json", action="store_true", help="print only the JSON summary")
-    parser.add_argument("--skip-peer", action="store_true", help="measure Shipyard only")
-    parser.add_argument("--skip-shipyard", action="store_true", help="measure MLflow only")
-    parser.add_argument(
-        "--workload",
-        choices=[w.name for w in WORKLOADS],
-        action="append",
-        help="run only this workload (repeatable)",
-    )
+    parser = bench_parser(__doc__.splitlines()[0] if __doc__ else None, "MLflow", [w.name for w in WORKLOADS])
     parser.add_argument("--worker", choices=["shipyard", "mlflow"], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    return clean_env(extra, "MLFLOW_")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _peer import log, peer_python
+from _peer import bench_parser, clean_env, log, peer_python
 
 GX_REQUIREMENTS = ["great-expectations==1.24.1", "pandas<3", "pyarrow"]
 SEED = 20261123
@@ -288,13 +288,6 @@ def worker_main(side: str, suite: Path, data: Path) -> int:
 # --------------------------------------------------------------------------- driver
 
 
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    drop = ("SHIPYARD_", "GX_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(extra)
-    return env
-
-
 def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     """Run a worker; return its JSON result plus its wall time and its own peak RSS (``os.wait4``)."""
     with tempfile.TemporaryFile("w+") as out:
@@ -328,11 +321,9 @@ def run_side(side: str, python: Path | str, suite: Path, data: Path) -> dict[str
     with tempfile.TemporaryDirectory(prefix=f"bench-validation-{side}-") as tmp:
         workdir = Path(tmp)
         if side == "shipyard":
-            env = _clean_env(
-                {"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"}
-            )
+            env = _env({"SHIPYARD_HOME": str(workdir / ".shipyard"), "SHIPYARD_CAPTURE_PACKAGES": "false"})
         else:
-            env = _clean_env({"GX_ANALYTICS_ENABLED": "false"})
+            env = _env({"GX_ANALYTICS_ENABLED": "false"})
         argv = [str(python), str(Path(__file__).resolve()), "--worker", side]
         argv += ["--suite", str(suite), "--data", str(data)]
         log(f"suite: running {side}")
@@ -420,19 +411,16 @@ def _report(sizes: Sizes, sy: dict[str, Any] | None, peer: dict[str, Any] | None
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="rows divided by 10, for a smoke test")
-    parser.add_argument("--json", action="store_true", help="print only the JSON summary")
-    parser.add_argument("--skip-peer", action="store_true", help="measure Shipyard only")
-    parser.add_argument("--skip-shipyard", action="store_true", help="measure Great Expectations only")
-    parser.add_argument(
-        "--workload", choices=["suite"], action="append", help="run only this workload (there is one: suite)"
-    )
+    parser = bench_parser(__doc__.splitlines()[0] if __doc__ else None, "Great Expectations", ["suite"])
     parser.add_argument("--worker", choices=["shipyard", "gx"], help=argparse.SUPPRESS)
     parser.add_argument("--suite", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    return clean_env(extra, "GX_")
 
 
 def main(argv: list[str] | None = None) -> int:
