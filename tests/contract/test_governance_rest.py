@@ -17,14 +17,6 @@ from shipyard.governance.store.base import AuditStore, AuthStore
 from shipyard.governance.store.rest import RestAuditStore, RestAuthStore
 
 from .governance_contract import AuditStoreContract, AuthStoreContract
-from .server_process import running_server
-
-
-@pytest.fixture(scope="module")
-def rest_server(postgres_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("governance-rest-server")
-    with running_server(postgres_database, folder / "artifacts", folder / "home") as url:
-        yield url
 
 
 @pytest.mark.postgres

@@ -15,15 +15,7 @@ from shipyard.client.content import RestContentStore
 from shipyard.tracking.store.base import TrackingStore
 from shipyard.tracking.store.rest import RestTrackingStore
 
-from .server_process import running_server
 from .tracking_contract import TrackingStoreContract
-
-
-@pytest.fixture(scope="module")
-def rest_server(postgres_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("rest-server")
-    with running_server(postgres_database, folder / "artifacts", folder / "home") as url:
-        yield url
 
 
 @pytest.mark.postgres

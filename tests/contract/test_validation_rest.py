@@ -16,15 +16,7 @@ from shipyard.core.errors import InvalidInputError, NotFoundError
 from shipyard.validation.store.base import ValidationStore
 from shipyard.validation.store.rest import RestValidationStore
 
-from .server_process import running_server
 from .test_validation_stores import DIGEST_A, V1, ValidationStoreContract, add_versions, result
-
-
-@pytest.fixture(scope="module")
-def rest_server(postgres_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("validation-rest-server")
-    with running_server(postgres_database, folder / "artifacts", folder / "home") as url:
-        yield url
 
 
 @pytest.fixture
