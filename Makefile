@@ -16,7 +16,10 @@ $(VENV)/.base-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The CPU build of PyTorch first (the tests round-trip the PyTorch flavor); a bare
+# `torch` requirement would otherwise pull a multi-gigabyte CUDA build.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[dev,postgres,redis,s3]"
 	touch $@ $(VENV)/.base-installed
 

@@ -10,7 +10,7 @@ rebuild the same exception) and an HTTP ``status``::
     ├── ConflictError                   conflict              409
     ├── InvalidInputError               invalid_input         400
     ├── ValidationFailed                validation_failed     422
-    ├── GateFailed                      gate_failed           422
+    ├── GateFailed                      gate_failed           409
     ├── PermissionDenied                permission_denied     403
     │   └── AuthenticationRequired      authentication_required 401
     ├── BackendUnavailable              backend_unavailable   503
@@ -84,7 +84,7 @@ class GateFailed(ShipyardError):
     """A promotion gate refused a model version."""
 
     code = "gate_failed"
-    status = 422
+    status = 409
 
 
 class PermissionDenied(ShipyardError):

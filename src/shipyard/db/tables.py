@@ -190,3 +190,9 @@ run_inputs = sa.Table(
     sa.Column("digest", sa.String(80), nullable=False),
     sa.Column("created_at", Ms, nullable=False),
 )
+
+# -- registry, with model evaluations (migration 0003) --------------------------------
+
+# -- features (migration 0004) ----------------------------------------------------------
+
+# -- pipelines (migration 0005) ---------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Pipelines of cached, retried steps on a local or Ray executor."""
