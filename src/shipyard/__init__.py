@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import datasets
+    from shipyard import datasets, models, pipelines, registry
     from shipyard.core.config import Settings
     from shipyard.core.errors import (
         AlreadyExistsError,
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
         UserCodeError,
         ValidationFailed,
     )
+    from shipyard.models.flavors.pyfunc import pyfunc
+    from shipyard.pipelines.pipeline import pipeline
+    from shipyard.pipelines.steps import step
+    from shipyard.registry import gates
     from shipyard.sdk import (
         active_run,
         download_artifacts,
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
         start_run,
         validate,
     )
+    from shipyard.sdk.registry import evaluate
     from shipyard.tracking.models import RunRecord, RunStatus
     from shipyard.tracking.run import Run
     from shipyard.validation.models import Suite, ValidationResult
@@ -75,6 +80,10 @@ _EXPORTS: dict[str, str] = {
         )
     },
     "Run": "shipyard.tracking.run",
+    "step": "shipyard.pipelines.steps",
+    "pipeline": "shipyard.pipelines.pipeline",
+    "evaluate": "shipyard.sdk.registry",
+    "pyfunc": "shipyard.models.flavors.pyfunc",
     "Suite": "shipyard.validation.models",
     "ValidationResult": "shipyard.validation.models",
     "RunRecord": "shipyard.tracking.models",
@@ -99,7 +108,13 @@ _EXPORTS: dict[str, str] = {
 }
 
 # Sub-namespaces of the SDK: ``sy.datasets.add(...)``.
-_MODULES: dict[str, str] = {"datasets": "shipyard.datasets"}
+_MODULES: dict[str, str] = {
+    "datasets": "shipyard.datasets",
+    "pipelines": "shipyard.pipelines",
+    "models": "shipyard.models",
+    "registry": "shipyard.registry",
+    "gates": "shipyard.registry.gates",
+}
 
 __all__ = ["__version__", *sorted([*_EXPORTS, *_MODULES])]
 

@@ -17,6 +17,12 @@ from shipyard.core.plugins import resolve
 if TYPE_CHECKING:
     from shipyard.datasets.service import DatasetService
     from shipyard.governance.service import AuditService, AuthService
+    from shipyard.models.service import ModelService
+    from shipyard.models.uris import ModelRef
+    from shipyard.pipelines.service import PipelineService
+    from shipyard.registry.models import Delivery
+    from shipyard.registry.service import RegistryService
+    from shipyard.registry.webhooks import WebhookDispatcher
     from shipyard.storage.cas import ContentStore
     from shipyard.tracking.service import TrackingService
     from shipyard.validation.service import ValidationService
@@ -75,7 +81,12 @@ class Workspace:
         store = self._store("shipyard.tracking.store:TRACKING_STORES", "tracking store")
         # A server records its own audit events; a client must not record them twice.
         audit = None if self.settings.is_remote else self.audit
-        return TrackingService(store, audit=audit, content=self.content)
+        return TrackingService(
+            store,
+            audit=audit,
+            content=self.content,
+            model_logger=lambda run_id, model, **options: self.models.log_model(run_id, model, **options),
+        )
 
     @cached_property
     def datasets(self) -> DatasetService:
@@ -97,15 +108,101 @@ class Workspace:
             None if remote else (lambda: self.audit),
         )
 
+    @cached_property
+    def models(self) -> ModelService:
+        """Model packages: logged as run artifacts, loaded verified through ``<home>/cache/models``."""
+        from shipyard.models.service import ModelService
+
+        return ModelService(
+            self.tracking, self.content, self.settings.home / "cache" / "models", self._resolve_registered
+        )
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        """The model registry. Embedded, the local user acts as an admin (see ``docs/registry.md``);
+        events go to the registered webhooks from a background thread. Remote, a
+        :class:`~shipyard.registry.rest.RestRegistry`: the server checks roles and runs the gates."""
+        from shipyard.registry.service import RegistryService
+
+        remote = self.settings.is_remote
+        if remote:  # the server runs the gates and keeps the records; evaluations are computed here
+            from shipyard.registry.rest import RestRegistry
+
+            s = self.settings
+            return RestRegistry(  # type: ignore[return-value]
+                s.uri,
+                token=s.token,
+                timeout=s.http_timeout_s,
+                models=lambda: self.models,
+                datasets=lambda: self.datasets,
+                content=lambda: self.content,
+            )
+        return RegistryService(
+            lambda: self._store("shipyard.registry.store:REGISTRY_STORES", "registry store"),
+            models=lambda: self.models,
+            tracking=lambda: self.tracking,
+            datasets=lambda: self.datasets,
+            validation=lambda: self.validation,
+            content=lambda: self.content,
+            audit=None if remote else (lambda: self.audit),
+            notify=lambda event, payload: self.webhooks.notify(event, payload),
+        )
+
+    @cached_property
+    def webhooks(self) -> WebhookDispatcher:
+        """Sends registry events to the webhooks kept in the registry store (started on the first event)."""
+        from shipyard.registry.webhooks import WebhookDispatcher
+
+        store = self.registry.store
+
+        def record(delivery: Delivery) -> None:
+            store.save_delivery(delivery)
+
+        return WebhookDispatcher(store.list_webhooks, record)
+
+    def _resolve_registered(self, ref: ModelRef) -> tuple[str, str]:
+        """(run id, path) of the package a registered version (``models:/...``) points at."""
+        from shipyard.core.errors import InvalidInputError
+        from shipyard.models.uris import parse_model_uri
+
+        version = self.registry.resolve(ref)
+        target = parse_model_uri(version.model_uri)
+        if target.run_id is None or target.path is None:
+            raise InvalidInputError(f"{ref} points at {version.model_uri}, which is not a run's package")
+        return target.run_id, target.path
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        """Pipeline runs, their steps and the step cache (embedded only: no server routes yet)."""
+        from shipyard.pipelines.execution import ContentSpec
+        from shipyard.pipelines.service import PipelineService
+
+        s = self.settings
+        if s.is_remote:
+            spec = ContentSpec(s.uri, remote=True, token=s.token, timeout=s.http_timeout_s)
+        else:
+            spec = ContentSpec(s.artifacts_uri, s.s3_endpoint_url)
+        store = self._store("shipyard.pipelines.store:PIPELINE_STORES", "pipeline store")
+        audit = None if s.is_remote else self.audit
+        return PipelineService(
+            store, self.tracking, self.content, spec, audit=audit, capture_packages=s.capture_packages
+        )
+
     def close(self) -> None:
         """Release what the built services hold (connections, HTTP clients)."""
-        for name in ("tracking", "datasets"):
+        for name in ("tracking", "datasets", "pipelines"):
             service = self.__dict__.get(name)
             if service is not None:
                 service.store.close()
         validation = self.__dict__.get("validation")
         if validation is not None:
             validation.close()
+        webhooks = self.__dict__.get("webhooks")
+        if webhooks is not None:  # deliver what is queued before the registry store closes
+            webhooks.close()
+        registry = self.__dict__.get("registry")
+        if registry is not None:
+            registry.close()
         for name in ("auth", "audit"):  # governance stores close only when they hold something
             close = getattr(getattr(self.__dict__.get(name), "store", None), "close", None)
             if close is not None:

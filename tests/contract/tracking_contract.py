@@ -20,7 +20,7 @@ from shipyard.core.errors import AlreadyExistsError, ConflictError, NotFoundErro
 from shipyard.core.ids import new_id
 from shipyard.storage.digests import digest_bytes
 from shipyard.tracking.filters import And, Comparison, Expr, Or, OrderBy, parse_filter, parse_order_by
-from shipyard.tracking.models import Artifact, RunInput, RunRecord, RunStatus
+from shipyard.tracking.models import Artifact, CompletedRun, RunInput, RunRecord, RunStatus
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
 # Each backend subclass runs the same hypothesis tests on its own store, which is
@@ -589,6 +589,46 @@ class TrackingStoreContract:
             store.log_inputs(new_id(), [RunInput("dataset", "x@1", "blake3:" + "00" * 32, "training", 1)])
         with pytest.raises(NotFoundError):
             store.list_inputs(new_id())
+
+    # ---------------------------------------------------------------- runs recorded after the fact
+
+    def test_record_runs_keeps_everything_each_run_logged(
+        self, store: TrackingStore, stored_digest: Callable[[bytes], str]
+    ) -> None:
+        experiment_id = make_experiment(store)
+        out, inp = stored_digest(b"output"), stored_digest(b"input")
+        done = CompletedRun(
+            new_id(),
+            "train",
+            RunStatus.FINISHED,
+            1000,
+            1500,
+            params={"lr": "0.1"},
+            tags={"shipyard.step": "m.train"},
+            artifacts=(Artifact("outputs/output.json", out, 6),),
+            inputs=(RunInput("step_output", "runs:/x/outputs/output.json", inp, "data", 1000),),
+        )
+        broken = CompletedRun(new_id(), "eval", RunStatus.FAILED, 1600, 1700, error="Traceback ...")
+        store.record_runs(experiment_id, [done, broken])
+        first, second = store.get_run(done.id), store.get_run(broken.id)
+        assert (first.status, first.start_time, first.end_time) == (RunStatus.FINISHED, 1000, 1500)
+        assert (first.params, first.tags, first.experiment_id) == (done.params, done.tags, experiment_id)
+        assert store.list_artifacts(done.id) == list(done.artifacts)
+        assert store.list_inputs(done.id) == list(done.inputs)
+        assert (second.status, second.error, second.params) == (RunStatus.FAILED, "Traceback ...", {})
+        found = store.search_runs([experiment_id], parse_filter("tags.`shipyard.step` = 'm.train'"), [])
+        assert [r.id for r in found] == [done.id]
+
+    def test_record_runs_refuses_an_unknown_experiment_or_a_taken_id(self, store: TrackingStore) -> None:
+        run = CompletedRun(new_id(), "a", RunStatus.FINISHED, 1, 2)
+        with pytest.raises(NotFoundError):
+            store.record_runs(new_id(), [run])
+        with pytest.raises(NotFoundError):
+            store.get_run(run.id)
+        experiment_id = make_experiment(store)
+        store.record_runs(experiment_id, [run])
+        with pytest.raises(AlreadyExistsError):
+            store.record_runs(experiment_id, [run])
 
     # ---------------------------------------------------------------- artifacts
 

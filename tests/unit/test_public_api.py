@@ -47,6 +47,14 @@ def test_all_is_the_documented_surface() -> None:
         "BackendUnavailable",
         "UserCodeError",
         "datasets",
+        "pipelines",
+        "step",
+        "pipeline",
+        "models",
+        "pyfunc",
+        "registry",
+        "gates",
+        "evaluate",
         "validate",
         "Suite",
         "ValidationResult",
@@ -87,3 +95,17 @@ def test_sdk_namespace_functions_survive_domain_imports() -> None:
         importlib.import_module(f"shipyard.datasets.{module.name}")
     for name in package.SDK_FUNCTIONS:
         assert callable(getattr(shipyard.datasets, name)), name
+
+
+def test_registry_namespace_functions_survive_domain_imports() -> None:
+    """Importing the registry's own modules must not hide ``sy.registry.<function>``."""
+    import importlib
+    import pkgutil
+
+    import shipyard.registry as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"shipyard.registry.{module.name}")
+    for name in package.SDK_FUNCTIONS:
+        assert callable(getattr(shipyard.registry, name)), name
+    assert shipyard.gates.approvals(1).kind == "approvals"

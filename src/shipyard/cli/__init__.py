@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:  # typer is imported by the commands, not here: see shipyard.cli.entry
+    import typer
 
-if TYPE_CHECKING:
     from shipyard.core.config import Settings
     from shipyard.workspace import Workspace
 

@@ -13,7 +13,19 @@ import typer
 from typer.core import TyperGroup
 
 from shipyard._version import __version__
-from shipyard.cli import CliState, audit, data, db, experiments, init, runs, server, tokens, validate
+from shipyard.cli import (
+    CliState,
+    audit,
+    data,
+    db,
+    experiments,
+    init,
+    pipelines,
+    runs,
+    server,
+    tokens,
+    validate,
+)
 from shipyard.core.errors import ShipyardError
 
 
@@ -44,6 +56,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(pipelines.app, name="pipelines")
 app.command("server")(server.serve_command)
 app.command("validate")(validate.validate_command)
 

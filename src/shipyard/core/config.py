@@ -120,6 +120,13 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         "Timeout of one request to a Shipyard server",
     ),
+    Setting(
+        "online_uri",
+        "SHIPYARD_ONLINE_URI",
+        str,
+        "",
+        "Online feature store: sqlite:///path, redis://host:port/db or memory://; empty: <home>/online.db",
+    ),
 )
 
 
@@ -138,6 +145,7 @@ class Settings:
     stale_after_s: float = 300.0
     capture_packages: bool = True
     http_timeout_s: float = 30.0
+    online_uri: str = ""
 
     @property
     def is_remote(self) -> bool:

@@ -5,8 +5,8 @@ Small files are hashed by a few threads, each looping over its share of the file
 the hashing); big ones one after the other, each on all cores by BLAKE3's own
 threads (see :func:`shipyard.storage.digests.digest_file`).
 
-The **stat cache** (``<home>/cache/statcache.sqlite``, one SQLite table) maps an
-absolute path to ``(size, mtime_ns, inode) -> digest``. A file whose size, mtime
+The **stat cache** (:mod:`shipyard.datasets.statcache`) maps an absolute path to
+``(size, mtime_ns, inode) -> digest``. A file whose size, mtime
 and inode are unchanged is taken to have unchanged content and is not read again:
 the same assumption git and DVC make. It fails only if a file is rewritten with
 the same size within one tick of the file system clock *after* it was hashed; to
@@ -21,21 +21,33 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from blake3 import blake3
 
 from shipyard.core.errors import InvalidInputError, NotFoundError
+from shipyard.datasets.statcache import CacheRow, StatCache
 from shipyard.storage.digests import MMAP_THRESHOLD, PREFIX, digest_file
+
+__all__ = [
+    "HashResult",
+    "StatCache",
+    "file_content",
+    "file_digest",
+    "hash_files",
+    "is_settled",
+    "read_digest",
+    "run_chunked",
+]
 
 #: An entry is cached only if the file was last modified this long before hashing began.
 RACY_WINDOW_NS = 100_000_000
+#: At most this many bytes of small files are kept in memory between hashing and storing.
+KEEP_BUDGET = 256 * 1024 * 1024
 #: Threads for many small files: their work is mostly system calls, so a few are enough.
 WORKERS = max(2, min(4, os.cpu_count() or 1))
 
@@ -55,65 +67,42 @@ def run_chunked(items: Sequence[T], work: Callable[[T], None], workers: int = WO
         for item in share:
             work(item)
 
+    from concurrent.futures import ThreadPoolExecutor  # not needed by every command
+
     with ThreadPoolExecutor(max_workers=n) as pool:
         for future in [pool.submit(loop, items[i::n]) for i in range(n)]:
             future.result()
 
 
-# (absolute path, size, mtime_ns, inode, digest)
-CacheRow = tuple[str, int, int, int, str]
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-    "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL)"
-)
-
-
-class StatCache:
-    """The stat cache in one SQLite file; every failure to use it only costs a re-read."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(_SCHEMA)
-        return conn
-
-    def load(self, root: Path) -> dict[str, tuple[int, int, int, str]]:
-        """Every entry at or under ``root``, in one query: path -> (size, mtime_ns, inode, digest)."""
-        base = os.path.abspath(root)  # noqa: PTH100  (no symlink resolution, fast)
-        low, high = base.rstrip(os.sep) + os.sep, base.rstrip(os.sep) + chr(ord(os.sep) + 1)
-        try:
-            with contextlib.closing(self._connect()) as conn:
-                rows = conn.execute(
-                    "SELECT path, size, mtime_ns, inode, digest FROM files "
-                    "WHERE path = ? OR (path >= ? AND path < ?)",
-                    (base, low, high),
-                ).fetchall()
-        except (sqlite3.Error, OSError):
-            return {}
-        return {path: (size, mtime, inode, digest) for path, size, mtime, inode, digest in rows}
-
-    def save(self, rows: Iterable[CacheRow]) -> None:
-        """Write entries in one transaction (replacing older ones for the same paths)."""
-        batch = list(rows)
-        if not batch:
-            return
-        with contextlib.suppress(sqlite3.Error, OSError), contextlib.closing(self._connect()) as conn, conn:
-            conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", batch)
-
-
 @dataclass(frozen=True)
 class HashResult:
-    """Digests and sizes in the order of the paths given; how many files were read or cached."""
+    """Digests and sizes in the order of the paths given; how many files were read or cached.
+
+    ``contents`` maps the index of a small file that was read to its bytes, when the
+    caller asked to keep them (``keep_below``); ``started_ns`` is when hashing began.
+    """
 
     digests: list[str]
     sizes: list[int]
     hashed: int
     cached: int
+    contents: dict[int, bytes] = field(default_factory=dict)
+    started_ns: int = 0
+
+
+def read_small(path: Path | str, size_hint: int = 0) -> bytes:
+    """The whole content of a file, in one read when ``size_hint`` is right (OSError as raised)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size_hint + 1)
+        if len(data) <= size_hint:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def read_digest(path: Path | str) -> str:
@@ -124,16 +113,29 @@ def read_digest(path: Path | str) -> str:
     return digest_file(path)
 
 
-def file_digest(path: Path | str) -> str:
-    """The digest of one file; a file that cannot be read is an InvalidInputError naming it."""
+@contextlib.contextmanager
+def _naming(path: Path | str) -> Iterator[None]:
+    """Turn an error reading ``path`` into an InvalidInputError naming it."""
     try:
-        return read_digest(path)
+        yield
     except IsADirectoryError as exc:
         raise InvalidInputError(f"cannot hash {str(path)!r}: it is a folder, not a file") from exc
     except (NotFoundError, FileNotFoundError) as exc:
         raise InvalidInputError(f"cannot read {str(path)!r}: it disappeared while being read") from exc
     except OSError as exc:
         raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def file_digest(path: Path | str) -> str:
+    """The digest of one file; a file that cannot be read is an InvalidInputError naming it."""
+    with _naming(path):
+        return read_digest(path)
+
+
+def file_content(path: Path | str, size_hint: int = 0) -> bytes:
+    """The content of one (small) file; a file that cannot be read is an InvalidInputError naming it."""
+    with _naming(path):
+        return read_small(path, size_hint)
 
 
 def _fingerprint(path: Path | str) -> Fingerprint:
@@ -167,12 +169,16 @@ def hash_files(
     root: Path | None = None,
     on_file: Callable[[int], None] | None = None,
     stats: Sequence[Fingerprint] | None = None,
+    keep_below: int = 0,
+    keep_budget: int = KEEP_BUDGET,
 ) -> HashResult:
     """Digest every file of ``paths``; with a ``cache``, unchanged files under ``root`` are not read.
 
     ``stats`` are the files' ``(size, mtime_ns, inode)`` when the caller has them (else
     each file is stat'ed here). ``on_file(size)`` is called once per file (cached ones
-    first), from the calling thread.
+    first), from the calling thread. The bytes of files under ``keep_below`` bytes that
+    are read are kept in the result (up to ``keep_budget`` bytes in all), so a caller
+    that stores them next need not read them again.
     """
     started = time.time_ns()
     prints = list(stats) if stats is not None else [_fingerprint(p) for p in paths]
@@ -183,49 +189,84 @@ def hash_files(
         hit = known.get(key)
         digests.append(hit[3] if hit is not None and hit[:3] == fp else None)
     todo = [i for i, d in enumerate(digests) if d is None]
-    _hash_missing(paths, todo, digests, prints, on_file)
+    sizes = [fp[0] for fp in prints]
+    contents = _hash_missing(
+        paths, todo, digests, sizes, on_file, _to_keep(todo, sizes, keep_below, keep_budget)
+    )
     if cache is not None:
-        cache.save(_fresh_rows(todo, keys, prints, digests, started))
+        cache.save(_fresh_rows(todo, keys, prints, digests, sizes, started))
     done = [d for d in digests if d is not None]
     assert len(done) == len(digests)
-    return HashResult(done, [fp[0] for fp in prints], hashed=len(todo), cached=len(paths) - len(todo))
+    return HashResult(done, sizes, len(todo), len(paths) - len(todo), contents, started)
+
+
+def _to_keep(todo: list[int], sizes: list[int], below: int, budget: int) -> set[int]:
+    keep = set()
+    for i in todo:
+        if sizes[i] < below and sizes[i] <= budget:
+            keep.add(i)
+            budget -= sizes[i]
+    return keep
 
 
 def _hash_missing(
     paths: Sequence[Path | str],
     todo: list[int],
     digests: list[str | None],
-    prints: list[Fingerprint],
+    sizes: list[int],
     on_file: Callable[[int], None] | None,
-) -> None:
-    """Fill ``digests[i]`` for each index of ``todo``: small files on a few threads, big ones on all cores."""
+    keep: set[int],
+) -> dict[int, bytes]:
+    """Fill ``digests[i]`` (and ``sizes[i]``, the size read) for each index of ``todo``.
+
+    Small files are read whole on a few threads, big ones hashed one after the other on
+    all cores; the bytes of the files in ``keep`` are returned.
+    """
     if on_file is not None:
         for i, d in enumerate(digests):
             if d is not None:
-                on_file(prints[i][0])
-    small = [i for i in todo if prints[i][0] < MMAP_THRESHOLD]
-    big = [i for i in todo if prints[i][0] >= MMAP_THRESHOLD]
+                on_file(sizes[i])
+    small = [i for i in todo if sizes[i] < MMAP_THRESHOLD]
+    big = [i for i in todo if sizes[i] >= MMAP_THRESHOLD]
+    contents: dict[int, bytes] = {}
 
-    def one(i: int) -> None:
-        digests[i] = file_digest(paths[i])
+    def read(i: int) -> None:
+        data = file_content(paths[i], sizes[i])
+        digests[i], sizes[i] = PREFIX + blake3(data).hexdigest(), len(data)
+        if i in keep:
+            contents[i] = data
 
-    run_chunked(small, one)
+    run_chunked(small, read)
     if on_file is not None:
         for i in small:
-            on_file(prints[i][0])
+            on_file(sizes[i])
     for i in big:
-        one(i)
+        digests[i] = file_digest(paths[i])
         if on_file is not None:
-            on_file(prints[i][0])
+            on_file(sizes[i])
+    return contents
 
 
 def _fresh_rows(
-    todo: list[int], keys: list[str], prints: list[Fingerprint], digests: list[str | None], started: int
+    todo: list[int],
+    keys: list[str],
+    prints: list[Fingerprint],
+    digests: list[str | None],
+    sizes: list[int],
+    started: int,
 ) -> list[CacheRow]:
-    """Cache rows for the files just hashed whose mtime is safely older than the hashing."""
+    """Cache rows for the files just hashed whose mtime is safely older than the hashing.
+
+    A file whose size read is not its size as stat'ed changed meanwhile: it is not cached.
+    """
     rows: list[CacheRow] = []
     for i in todo:
         (size, mtime_ns, inode), digest = prints[i], digests[i]
-        if digest is not None and mtime_ns < started - RACY_WINDOW_NS:
+        if digest is not None and sizes[i] == size and is_settled(mtime_ns, started):
             rows.append((keys[i], size, mtime_ns, inode, digest))
     return rows
+
+
+def is_settled(mtime_ns: int, started_ns: int) -> bool:
+    """Whether a file last modified at ``mtime_ns`` is out of the racy window of a hashing begun then."""
+    return mtime_ns < started_ns - RACY_WINDOW_NS

@@ -17,14 +17,23 @@ from shipyard.core.clock import now_ms
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.datasets.compare import diff_versions
-from shipyard.datasets.hashing import HashResult, StatCache, hash_files, run_chunked
+from shipyard.datasets.hashing import (
+    HashResult,
+    StatCache,
+    file_content,
+    hash_files,
+    is_settled,
+    run_chunked,
+)
 from shipyard.datasets.loading import FORMATS, load_tables
 from shipyard.datasets.materialize import local_copy, materialize
 from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
+from shipyard.datasets.quick_status import scan_existing, source_listing
 from shipyard.datasets.refs import check_dataset_name, parse_ref
 from shipyard.datasets.reports import DatasetDiff, GcReport, StatusReport
-from shipyard.datasets.snapshot import SourceFile, manifest_digest, scan_folder, scan_source
+from shipyard.datasets.snapshot import SourceFile, manifest_digest, scan_source
 from shipyard.datasets.store.base import DatasetStore
+from shipyard.storage.packs import PACK_THRESHOLD
 
 if TYPE_CHECKING:
     from shipyard.governance.service import AuditService
@@ -64,17 +73,19 @@ class DatasetService:
         """Snapshot a file or folder as the next version of ``name`` (or return the latest if equal)."""
         name = check_dataset_name(name)
         kind, files = scan_source(path)
-        source = Path(path).absolute()
-        hashed = self._hash(files, source, progress)
+        source = str(Path(path).absolute())
+        hashed = self._hash(files, Path(source), progress)
         entries = tuple(
-            FileEntry(f.logical, digest, f.size) for f, digest in zip(files, hashed.digests, strict=True)
+            FileEntry(f.logical, digest, size)
+            for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
         )
         digest = manifest_digest(entries)
         latest = self.store.find_latest_version(name)
         if latest is not None and latest.digest == digest:
+            self._remember(source, files, hashed, digest)
             return latest
-        schema, row_count, profile = _profile([(f.logical, Path(f.path)) for f in files])
-        self._upload(files, entries, progress)
+        schema, row_count, profile = _profile(files)
+        self._upload(files, entries, hashed.contents, progress)
         from shipyard.core.actors import current_actor
 
         draft = DatasetVersion(
@@ -88,7 +99,7 @@ class DatasetService:
             size=sum(e.size for e in entries),
             message=message,
             created_by=current_actor(),
-            source_path=str(source),
+            source_path=source,
             row_count=row_count,
             schema=schema,
             profile=profile,
@@ -96,7 +107,17 @@ class DatasetService:
         version = self.store.create_version(draft, dataset_id=new_id())
         if version.id == draft.id:
             self._record("dataset.add", version, {"digest": digest, "files": len(entries)})
+        self._remember(source, files, hashed, digest)
         return version
+
+    def _remember(self, source: str, files: Files, hashed: HashResult, manifest: str) -> None:
+        """Record the listing of ``source`` with its manifest, if every file is out of the racy window."""
+        if self.stat_cache is None:
+            return
+        for f, size in zip(files, hashed.sizes, strict=True):
+            if size != f.size or not is_settled(f.mtime_ns, hashed.started_ns):
+                return
+        self.stat_cache.save_tree(source, manifest, source_listing(files))
 
     def _hash(self, files: Files, root: Path, progress: Progress | None) -> HashResult:
         on_file: Callable[[int], None] | None = None
@@ -109,41 +130,72 @@ class DatasetService:
             root=root,
             on_file=on_file,
             stats=[f.fingerprint for f in files],
+            keep_below=PACK_THRESHOLD,
         )
 
-    def _upload(self, files: Files, entries: Sequence[FileEntry], progress: Progress | None) -> None:
-        """Store the blobs not yet in the content store: a few threads, each looping over its share.
+    def _upload(
+        self, files: Files, entries: Sequence[FileEntry], kept: dict[int, bytes], progress: Progress | None
+    ) -> None:
+        """Store the contents not yet in the content store: small ones in packs, big ones loose.
 
-        A local or S3 content store is given the digest just computed, so no file is
-        read twice; it refuses a file whose stat changed since it was hashed.
+        The bytes of small files kept from hashing are stored as they were hashed; a big
+        file is copied with the digest just computed and refused (ConflictError) if its
+        stat changed since. A content store over REST gets each file uploaded instead.
         """
         from shipyard.storage.cas import ContentStore
 
-        by_digest: dict[str, tuple[SourceFile, FileEntry]] = {}
-        for file, entry in zip(files, entries, strict=True):
-            by_digest.setdefault(entry.digest, (file, entry))
-        items = list(by_digest.values())
+        first: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            first.setdefault(entry.digest, i)
         content = self.content
-        known = isinstance(content, ContentStore)
-        there = [False] * len(items)
-
-        def check(i: int) -> None:
-            digest = items[i][1].digest
-            there[i] = content.stored_size(digest) == items[i][1].size if known else content.exists(digest)
-
-        run_chunked(range(len(items)), check)
-        missing = [item for item, ok in zip(items, there, strict=True) if not ok]
+        if not isinstance(content, ContentStore):
+            self._upload_each(files, entries, sorted(first.values()), progress)
+            return
+        stored = content.stored_sizes(first)
+        missing = [i for digest, i in first.items() if stored.get(digest) != entries[i].size]
         if progress is not None:
-            progress.start("upload", sum(e.size for _, e in missing))
+            progress.start("upload", sum(entries[i].size for i in missing))
+        small = [i for i in missing if entries[i].size < PACK_THRESHOLD]
+        with content.packing() as pack:
+            for i in small:
+                pack.put_bytes(self._small_content(files[i], entries[i], kept.get(i)), entries[i].digest)
+                if progress is not None:
+                    progress.advance("upload", entries[i].size)
 
-        def put(item: tuple[SourceFile, FileEntry]) -> None:
-            file, entry = item
-            if known:
-                content.put_file(file.path, entry.digest, unchanged=file.fingerprint)
-            elif content.put_file(Path(file.path)) != (entry.digest, entry.size):
-                raise ConflictError(f"{file.path!r} changed while it was being added; add it again")
+        def put(i: int) -> None:
+            content.put_file(files[i].path, entries[i].digest, unchanged=files[i].fingerprint)
             if progress is not None:
-                progress.advance("upload", entry.size)
+                progress.advance("upload", entries[i].size)
+
+        run_chunked([i for i in missing if entries[i].size >= PACK_THRESHOLD], put)
+
+    @staticmethod
+    def _small_content(file: SourceFile, entry: FileEntry, kept: bytes | None) -> bytes:
+        """The bytes hashed for ``entry``: kept from hashing, else read again and checked."""
+        if kept is not None:
+            return kept
+        from shipyard.storage.digests import digest_bytes
+
+        data = file_content(file.path, entry.size)
+        if digest_bytes(data) != entry.digest:
+            raise ConflictError(f"{file.path!r} changed while it was being added; add it again")
+        return data
+
+    def _upload_each(
+        self, files: Files, entries: Sequence[FileEntry], indexes: list[int], progress: Progress | None
+    ) -> None:
+        """Upload every file whose content the (remote) content store does not have."""
+        content = self.content
+        there = [content.exists(entries[i].digest) for i in indexes]
+        missing = [i for i, ok in zip(indexes, there, strict=True) if not ok]
+        if progress is not None:
+            progress.start("upload", sum(entries[i].size for i in missing))
+
+        def put(i: int) -> None:
+            if content.put_file(Path(files[i].path)) != (entries[i].digest, entries[i].size):
+                raise ConflictError(f"{files[i].path!r} changed while it was being added; add it again")
+            if progress is not None:
+                progress.advance("upload", entries[i].size)
 
         run_chunked(missing, put)
 
@@ -156,14 +208,16 @@ class DatasetService:
         source = Path(version.source_path)
         if not source.exists():
             raise InvalidInputError(f"the source of {version.ref}, {str(source)!r}, no longer exists")
-        files = scan_folder(source) if source.is_dir() else scan_source(source)[1]  # may now be empty
+        files = scan_existing(source) or scan_source(source)[1]  # a folder may now be empty
+        if self._unchanged_listing(version, files):
+            return StatusReport(version.ref, str(source), [], [], [], len(files), 0)
         hashed = hash_files(
             [f.path for f in files], cache=self.stat_cache, root=source, stats=[f.fingerprint for f in files]
         )
-        now = {f.logical: (d, f.size) for f, d in zip(files, hashed.digests, strict=True)}
+        now = {f.logical: (d, size) for f, d, size in zip(files, hashed.digests, hashed.sizes, strict=True)}
         before = {e.path: (e.digest, e.size) for e in version.files}
         modified = sorted(p for p in now.keys() & before.keys() if now[p] != before[p])
-        return StatusReport(
+        report = StatusReport(
             ref=version.ref,
             source_path=str(source),
             added=sorted(now.keys() - before.keys()),
@@ -172,6 +226,16 @@ class DatasetService:
             unchanged_count=len(now.keys() & before.keys()) - len(modified),
             hashed=hashed.hashed,
         )
+        if report.clean:
+            self._remember(version.source_path, files, hashed, version.digest)
+        return report
+
+    def _unchanged_listing(self, version: DatasetVersion, files: Files) -> bool:
+        """Whether the source's files have the very stats recorded when they held this version."""
+        if self.stat_cache is None or not version.source_path:
+            return False
+        tree = self.stat_cache.load_tree(version.source_path)
+        return tree is not None and tree[0] == version.digest and tree[1] == source_listing(files)
 
     # -- reads -----------------------------------------------------------------------
     def get(self, ref: str) -> DatasetVersion:
@@ -236,11 +300,8 @@ class DatasetService:
         orphans = sorted(set(content.iter_digests()) - referenced - set(keep))
         size = sum(content.size(d) for d in orphans)
         if not dry_run:
-            for digest in orphans:
-                try:
-                    content.delete(digest)
-                except NotFoundError:  # removed meanwhile by another gc
-                    continue
+            content.delete_many(orphans)  # each pack holding some is rewritten once
+            content.delete_unindexed_packs()
             self._record("dataset.gc", None, {"deleted": len(orphans), "bytes": size})
         return GcReport(orphans, size, not dry_run, len(referenced), len(set(keep)))
 
@@ -252,11 +313,11 @@ class DatasetService:
             self.audit.record(current_actor(), action, target, payload)
 
 
-def _profile(files: list[tuple[str, Path]]) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
+def _profile(files: Files) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
     """Schema, row count and profile of the tabular files (the other files are skipped there)."""
     from shipyard.tabular import is_tabular
 
-    tables = [(logical, path) for logical, path in files if is_tabular(logical)]
+    tables = [(f.logical, Path(f.path)) for f in files if is_tabular(f.logical)]
     if not tables:  # nothing to profile: do not even load the SQL engine
         return {}, None, {}
     from shipyard.datasets.profile import profile_files

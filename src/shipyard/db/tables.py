@@ -192,7 +192,219 @@ run_inputs = sa.Table(
 )
 
 # -- registry, with model evaluations (migration 0003) --------------------------------
+# ``latest_version`` is the counter new version numbers come from (bumped in the same transaction).
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("description", sa.Text),
+    sa.Column("fields", sa.Text, nullable=False, server_default="{}"),  # JSON: model-card fields
+    sa.Column("latest_version", sa.Integer, nullable=False, server_default="0"),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(256), sa.ForeignKey("registered_models.name"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("model_uri", sa.Text, nullable=False),  # runs:/<run_id>/<path>
+    sa.Column("run_id", Id, nullable=False, index=True),
+    sa.Column("package_digest", sa.String(80), nullable=False, index=True),
+    sa.Column("flavor", sa.String(64), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("datasets", sa.Text, nullable=False, server_default="[]"),  # JSON: ["name@3", ...]
+    sa.Column("commit", sa.String(64)),
+    sa.Column("description", sa.Text),
+    sa.UniqueConstraint("name", "version"),
+)
+
+# The current holder of each alias; moved only together with a row of alias_history.
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("name", sa.String(256), sa.ForeignKey("registered_models.name"), primary_key=True),
+    sa.Column("alias", sa.String(256), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+alias_history = sa.Table(
+    "alias_history",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("alias", sa.String(256), nullable=False),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),  # NULL: the alias was emptied
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("at", Ms, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("action", sa.String(16), nullable=False),  # promote, override, rollback, remove
+    sa.Column("report", sa.Text),  # JSON of the gate report, when a policy was checked
+    sa.Index("ix_alias_history_name_alias", "name", "alias", "seq"),
+)
+
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("alias", sa.String(256), primary_key=True),
+    sa.Column("gates", sa.Text, nullable=False),  # JSON: [{"kind": ..., "params": {...}}, ...]
+    sa.Column("updated_by", sa.String(256), nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("alias", sa.String(256), primary_key=True),
+    sa.Column("user", sa.String(256), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("at", Ms, nullable=False),
+    sa.Column("comment", sa.Text),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("model_name", sa.String(256)),
+    sa.Column("model_version", sa.Integer),
+    sa.Column("package_digest", sa.String(80), nullable=False),
+    sa.Column("model_uri", sa.Text, nullable=False),
+    sa.Column("dataset_ref", sa.String(300), nullable=False),  # "name@3" or "<dataframe>"
+    sa.Column("dataset_digest", sa.String(80), nullable=False),
+    sa.Column("target", sa.String(256), nullable=False),
+    sa.Column("task", sa.String(16), nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),  # JSON objects from here on
+    sa.Column("confusion_matrix", sa.Text),
+    sa.Column("slices", sa.Text, nullable=False),
+    sa.Column("fairness", sa.Text, nullable=False),
+    sa.Column("plots", sa.Text, nullable=False),  # {name: content digest}
+    sa.Column("n_rows", sa.BigInteger, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Index("ix_evaluations_package_dataset", "package_digest", "dataset_digest"),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.Text, nullable=False),  # JSON list of event names, "*" for all
+    sa.Column("secret", sa.Text),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("webhook_id", Id, sa.ForeignKey("webhooks.id"), nullable=False, index=True),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending, delivered, failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("response_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("delivered_at", Ms),
+)
 
 # -- features (migration 0004) ----------------------------------------------------------
+# One row per version of a named definition; ``spec`` is its canonical JSON, ``digest`` the
+# blake3 of that JSON, so re-applying an unchanged definition writes nothing.
+feature_definitions = sa.Table(
+    "feature_definitions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # entity, feature_view, on_demand, feature_service
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.UniqueConstraint("kind", "name", "version"),
+)
+
+# How far each feature view was materialised into the online store.
+feature_watermarks = sa.Table(
+    "feature_watermarks",
+    metadata,
+    sa.Column("view", sa.String(256), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("start_ms", Ms),
+    sa.Column("end_ms", Ms, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(256), nullable=False, server_default=""),
+)
+
 
 # -- pipelines (migration 0005) ---------------------------------------------------------
+# One row per pipeline run. ``params``, ``graph`` and ``outputs`` are JSON; ``source`` is the
+# ``module:attribute`` the pipeline is imported from (what ``resume`` needs).
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("pipeline", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("ended_at", Ms),
+    sa.Column("executor", sa.String(32), nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("tracking_run_id", Id),
+    sa.Column("resumed_from", Id),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("error", sa.Text),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("graph", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("outputs", sa.Text, nullable=False, server_default="{}"),
+    sa.Index("ix_pipeline_runs_pipeline_created_at", "pipeline", "created_at"),
+    sa.Index("ix_pipeline_runs_created_at", "created_at"),
+)
+
+# One row per node of a pipeline run. ``inputs`` is JSON {argument: digest}; ``outputs`` is
+# JSON {output: [digest, materializer, size]}; ``error`` the traceback of the last attempt.
+step_runs = sa.Table(
+    "step_runs",
+    metadata,
+    sa.Column(
+        "pipeline_run_id", Id, sa.ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("node", sa.String(256), primary_key=True),
+    sa.Column("step", sa.String(512), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("started_at", Ms),
+    sa.Column("ended_at", Ms),
+    sa.Column("duration_ms", Ms),
+    sa.Column("cache_key", sa.String(80), index=True),
+    sa.Column("cache_hit", sa.Boolean, nullable=False),
+    sa.Column("tracking_run_id", Id),
+    sa.Column("inputs", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("outputs", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("error", sa.Text),
+)
+
+# The step cache: cache key -> the outputs a successful run produced (JSON, as in step_runs).
+pipeline_cache = sa.Table(
+    "pipeline_cache",
+    metadata,
+    sa.Column("cache_key", sa.String(80), primary_key=True),
+    sa.Column("step", sa.String(512), nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.Column("pipeline_run_id", Id, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)

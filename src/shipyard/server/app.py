@@ -13,6 +13,7 @@ from shipyard.workspace import Workspace
 def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
     """The REST API of ``workspace`` under ``/api/v1``; OpenAPI at ``/docs``."""
     from shipyard.server.routers import audit, blobs, datasets, experiments, health, runs, tokens, validation
+    from shipyard.server.routers import evaluations, models, webhooks
 
     app = FastAPI(
         title="Shipyard",
@@ -20,12 +21,17 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         default_response_class=OrjsonResponse,
-        description="Experiments, runs, artifacts, datasets, validation results, tokens and the audit log.",
+        description=(
+            "Experiments, runs, artifacts, datasets, validation results, the model registry, "
+            "tokens and the audit log."
+        ),
     )
     app.state.workspace = workspace
     app.state.require_auth = require_auth
     install_error_handlers(app)
     for module in (health, experiments, runs, blobs, datasets, validation, tokens, audit):
+        app.include_router(module.router)
+    for module in (models, evaluations, webhooks):  # the model registry
         app.include_router(module.router)
     app.include_router(runs.search_router)
     return app

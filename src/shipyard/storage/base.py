@@ -22,7 +22,7 @@ import os
 import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
@@ -116,6 +116,12 @@ class BlobStore(ABC):
         """The content stored under ``key``."""
         return self._get_bytes(check_key(key))
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the blob under ``key`` from ``offset`` (fewer where the blob ends)."""
+        if offset < 0 or length < 0:
+            raise InvalidInputError(f"invalid byte range: offset {offset}, length {length}")
+        return self._get_range(check_key(key), offset, length)
+
     def get_file(self, key: str, dest: Path) -> None:
         """Write the content under ``key`` to ``dest``: via a temporary file, so ``dest`` is never partial."""
         key = check_key(key)
@@ -159,6 +165,15 @@ class BlobStore(ABC):
         except NotFoundError:
             return None
 
+    def find_sizes(self, keys: Iterable[str]) -> dict[str, int]:
+        """The sizes of those of ``keys`` that are stored: one call for many keys."""
+        found = {}
+        for key in keys:
+            size = self.find_size(key)
+            if size is not None:
+                found[key] = size
+        return found
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"
 
@@ -183,6 +198,10 @@ class BlobStore(ABC):
 
     @abstractmethod
     def _get_bytes(self, key: str) -> bytes: ...
+
+    def _get_range(self, key: str, offset: int, length: int) -> bytes:
+        """A backend that can read part of a blob overrides this (the default reads it all)."""
+        return self._get_bytes(key)[offset : offset + length]
 
     @abstractmethod
     def _get_file(self, key: str, dest: Path) -> None:

@@ -1,28 +1,35 @@
 """The content-addressed layer: blobs named by their BLAKE3 digest, verified on read.
 
-Identical content is stored once, under ``cas/<2 hex>/<62 hex>``. Every read
-hashes what came back and raises :class:`~shipyard.core.errors.BackendUnavailable`
-if it does not match, so corruption in the store is never handed on.
+Identical content is stored once. ``put_file`` and ``put_bytes`` store it loose, as one
+blob under ``cas/<2 hex>/<62 hex>``; many small contents written through
+:meth:`ContentStore.packing` go into pack files instead (see :mod:`shipyard.storage.packs`),
+which is far cheaper than a blob each. Every read finds a content wherever it is,
+hashes what came back and raises :class:`~shipyard.core.errors.BackendUnavailable` if
+it does not match, so corruption in the store is never handed on.
 
 >>> import tempfile
 >>> from shipyard.storage.local import LocalBlobStore
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     cas = ContentStore(LocalBlobStore(tmp))
 ...     digest = cas.put_bytes(b"abc")
-...     cas.get_bytes(digest), cas.key_for(digest)[:10], list(cas.iter_digests()) == [digest]
-(b'abc', 'cas/64/37b', True)
+...     with cas.packing() as pack:
+...         packed = pack.put_bytes(b"small")
+...     stored = sorted(cas.iter_digests()) == sorted([digest, packed])
+...     cas.get_bytes(digest), cas.get_bytes(packed), cas.key_for(digest)[:10], stored
+(b'abc', b'small', 'cas/64/37b', True)
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from shipyard.core.errors import BackendUnavailable, InvalidInputError
+from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
 from shipyard.storage.base import BlobStore, Fingerprint, temp_sibling
 from shipyard.storage.digests import PREFIX, check_digest, digest_bytes, digest_file
+from shipyard.storage.packs import PACK_MAX_BYTES, Location, PackIndex, PackWriter, drop_from_packs
 
 _KEY_TAIL = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
 
@@ -33,15 +40,17 @@ class ContentStore:
     def __init__(self, blobs: BlobStore, prefix: str = "cas") -> None:
         self.blobs = blobs
         self.prefix = prefix.strip("/")
+        self.packs = PackIndex(blobs, f"{self.prefix}/packs")
 
     def __repr__(self) -> str:
         return f"ContentStore({self.blobs!r})"
 
     def key_for(self, digest: str) -> str:
-        """The blob key of ``digest``: ``<prefix>/ab/cdef...``."""
+        """The key of ``digest`` stored loose: ``<prefix>/ab/cdef...``."""
         hex_ = check_digest(digest)[len(PREFIX) :]
         return f"{self.prefix}/{hex_[:2]}/{hex_[2:]}"
 
+    # -- writes ----------------------------------------------------------------------
     def put_file(
         self, path: Path | str, digest: str | None = None, *, unchanged: Fingerprint | None = None
     ) -> tuple[str, int]:
@@ -57,45 +66,143 @@ class ContentStore:
             path = Path(path)
             digest = digest_file(path)
             size = path.stat().st_size
-            key = self.key_for(digest)
-            if self._stored_size(key) != size:
-                self.blobs.put_file(key, path)
+            if self.stored_size(digest) != size:
+                self.blobs.put_file(self.key_for(digest), path)
             return digest, size
         if unchanged is None:
             raise InvalidInputError("put_file with a known digest needs the file's fingerprint (unchanged=)")
-        key = self.key_for(digest)
-        if self._stored_size(key) != unchanged[0]:
-            self.blobs.put_file(key, Path(path), unchanged=unchanged)
+        if self.stored_size(digest) != unchanged[0]:
+            self.blobs.put_file(self.key_for(digest), Path(path), unchanged=unchanged)
         return digest, unchanged[0]
-
-    def stored_size(self, digest: str) -> int | None:
-        """The size of the content stored for ``digest``, or None if there is none (one cheap call)."""
-        return self._stored_size(self.key_for(digest))
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` unless already there; return its digest."""
         digest = digest_bytes(data)
-        key = self.key_for(digest)
-        if self._stored_size(key) != len(data):
-            self.blobs.put_bytes(key, data)
+        if self.stored_size(digest) != len(data):
+            self.blobs.put_bytes(self.key_for(digest), data)
         return digest
 
-    def _stored_size(self, key: str) -> int | None:
-        return self.blobs.find_size(key)
+    def packing(self, max_bytes: int = PACK_MAX_BYTES) -> PackWriter:
+        """A writer that stores many small contents in packs: ``with store.packing() as pack: ...``.
 
+        ``pack.put_bytes(data)`` returns the digest at once; the contents are written when
+        the block ends (nothing is, if it raises). Meant for contents under
+        :data:`~shipyard.storage.packs.PACK_THRESHOLD`; every other method finds them.
+        """
+        return PackWriter(self.packs, self._loose_sizes, max_bytes)
+
+    def _loose_sizes(self, hexes: list[str]) -> dict[str, int]:
+        keys = {f"{self.prefix}/{hex_[:2]}/{hex_[2:]}": hex_ for hex_ in hexes}
+        return {keys[key]: size for key, size in self.blobs.find_sizes(keys).items()}
+
+    # -- where a content is ----------------------------------------------------------
+    def _packed(self, digest: str, *, refresh: bool = False) -> Location | None:
+        """The pack location of ``digest``; with ``refresh``, look for packs written since too."""
+        hex_ = check_digest(digest)[len(PREFIX) :]
+        found = self.packs.find(hex_)
+        if found is None and refresh and self.packs.refresh():
+            found = self.packs.find(hex_)
+        return found
+
+    def stored_size(self, digest: str) -> int | None:
+        """The size of the content stored for ``digest``, or None (one cheap call).
+
+        It may miss a pack another process wrote since this store last looked: a caller
+        that then stores the content again stores it twice, and loses nothing.
+        """
+        found = self._packed(digest)
+        return found.length if found is not None else self.blobs.find_size(self.key_for(digest))
+
+    def stored_sizes(self, digests: Iterable[str]) -> dict[str, int]:
+        """The sizes of those of ``digests`` that are stored, looked up together (packs refreshed)."""
+        self.packs.refresh()
+        found: dict[str, int] = {}
+        loose: list[str] = []
+        for digest in digests:
+            location = self._packed(digest)
+            if location is not None:
+                found[digest] = location.length
+            else:
+                loose.append(digest[len(PREFIX) :])
+        found.update({PREFIX + hex_: size for hex_, size in self._loose_sizes(loose).items()})
+        return found
+
+    def exists(self, digest: str) -> bool:
+        """Whether content with this digest is stored."""
+        if self._packed(digest) is not None or self.blobs.exists(self.key_for(digest)):
+            return True
+        return self._packed(digest, refresh=True) is not None
+
+    def size(self, digest: str) -> int:
+        """The size in bytes of the content stored for ``digest``."""
+        found = self._packed(digest)
+        if found is not None:
+            return found.length
+        try:
+            return self.blobs.size(self.key_for(digest))
+        except NotFoundError:
+            found = self._packed(digest, refresh=True)
+            if found is None:
+                raise
+            return found.length
+
+    # -- reads -----------------------------------------------------------------------
     def get_bytes(self, digest: str) -> bytes:
         """The content of ``digest``, verified; NotFoundError if absent."""
-        data = self.blobs.get_bytes(self.key_for(digest))
-        self._verify(digest, digest_bytes(data))
-        return data
+        found = self._packed(digest)
+        if found is None:
+            try:
+                data = self.blobs.get_bytes(self.key_for(digest))
+                self._verify(digest, digest_bytes(data))
+                return data
+            except NotFoundError:
+                if self._packed(digest, refresh=True) is None:
+                    raise
+        return self._read_packed(digest)
+
+    def _read_packed(self, digest: str) -> bytes:
+        """Read a packed content, verified; once more after a refresh if its pack was rewritten."""
+        for attempt in (1, 2):
+            found = self._packed(digest, refresh=attempt == 2)
+            if found is None:
+                break
+            try:
+                data = self.blobs.get_range(*found)
+            except NotFoundError:
+                continue
+            self._verify(digest, digest_bytes(data), f"{found.pack_key}@{found.offset}")
+            return data
+        raise NotFoundError(f"no content {digest} in {self.blobs.uri}{self._damage()}")
+
+    def _damage(self) -> str:
+        damaged = sorted(self.packs.damaged.values())
+        return f" (and {'; '.join(damaged)})" if damaged else ""
 
     def get_file(self, digest: str, dest: Path) -> None:
         """Write the content of ``digest`` to ``dest``, verified before it appears there."""
         dest = Path(dest)
-        tmp = temp_sibling(dest)
-        try:
+        if self._packed(digest) is None:
+            try:
+                self._get_loose_file(digest, dest)
+                return
+            except NotFoundError:
+                if self._packed(digest, refresh=True) is None:
+                    raise
+        data = self._read_packed(digest)
+        self._write_then_rename(dest, lambda tmp: tmp.write_bytes(data))
+
+    def _get_loose_file(self, digest: str, dest: Path) -> None:
+        def fetch(tmp: Path) -> None:
             self.blobs.get_file(self.key_for(digest), tmp)
             self._verify(digest, digest_file(tmp))
+
+        self._write_then_rename(dest, fetch)
+
+    @staticmethod
+    def _write_then_rename(dest: Path, fill: Callable[[Path], object]) -> None:
+        tmp = temp_sibling(dest)
+        try:
+            fill(tmp)
             tmp.replace(dest)
         except OSError as exc:
             raise BackendUnavailable(f"cannot write {str(dest)!r}: {exc}") from exc
@@ -103,30 +210,63 @@ class ContentStore:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
-    def _verify(self, expected: str, actual: str) -> None:
+    def _verify(self, expected: str, actual: str, where: str | None = None) -> None:
         if actual != expected:
             raise BackendUnavailable(
-                f"blob {self.key_for(expected)!r} in {self.blobs.uri} is corrupt: "
+                f"blob {where or self.key_for(expected)!r} in {self.blobs.uri} is corrupt: "
                 f"expected {expected}, got {actual}; delete it and upload the content again",
                 details={"expected": expected, "actual": actual},
             )
 
-    def exists(self, digest: str) -> bool:
-        """Whether content with this digest is stored."""
-        return self.blobs.exists(self.key_for(digest))
-
-    def size(self, digest: str) -> int:
-        """The size in bytes of the content stored for ``digest``."""
-        return self.blobs.size(self.key_for(digest))
-
+    # -- removal and listing ---------------------------------------------------------
     def delete(self, digest: str) -> None:
-        """Remove the content of ``digest``; NotFoundError if absent."""
-        self.blobs.delete(self.key_for(digest))
+        """Remove the content of ``digest`` (loose or packed); NotFoundError if absent."""
+        if not self.delete_many([digest]):
+            raise NotFoundError(f"no blob {self.key_for(digest)!r} in {self.blobs.uri}")
+
+    def delete_many(self, digests: Iterable[str]) -> int:
+        """Remove the contents of ``digests`` wherever they are; how many were stored.
+
+        Each pack holding some of them is rewritten once, without them.
+        """
+        wanted = {check_digest(d) for d in digests}
+        removed: set[str] = set()
+        for digest in wanted:
+            try:
+                self.blobs.delete(self.key_for(digest))
+                removed.add(digest)
+            except NotFoundError:
+                pass
+        self.packs.refresh()
+        packed = drop_from_packs(self.packs, {d[len(PREFIX) :] for d in wanted})
+        return len(removed | {PREFIX + hex_ for hex_ in packed})
+
+    def delete_unindexed_packs(self) -> int:
+        """Remove packs left without an index by an interrupted write; how many bytes that freed.
+
+        Do not run it while another process is writing packs to this store.
+        """
+        self.packs.refresh()
+        freed = 0
+        for key in self.packs.unindexed:
+            size = self.blobs.find_size(key)
+            with contextlib.suppress(NotFoundError):
+                self.blobs.delete(key)
+                freed += size or 0
+        return freed
 
     def iter_digests(self) -> Iterator[str]:
-        """The digests stored, in no set order; keys under the prefix of another shape are ignored."""
+        """The digests stored, loose or packed, each once, in no set order.
+
+        Keys under the prefix of another shape are ignored.
+        """
         head = f"{self.prefix}/"
+        seen = set()
         for key in self.blobs.list_keys(head):
             match = _KEY_TAIL.fullmatch(key[len(head) :])
             if match:
+                seen.add(match[1] + match[2])
                 yield PREFIX + match[1] + match[2]
+        self.packs.refresh()
+        for hex_ in sorted(self.packs.digests() - seen):
+            yield PREFIX + hex_

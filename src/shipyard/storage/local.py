@@ -19,7 +19,7 @@ import io
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -172,6 +172,18 @@ class LocalBlobStore(BlobStore):
         with self._reading(key):
             return self._path(key).read_bytes()
 
+    def _get_range(self, key: str, offset: int, length: int) -> bytes:
+        with self._reading(key):
+            fd = os.open(self._path(key), os.O_RDONLY)
+            try:
+                parts = []
+                while length > 0 and (chunk := os.pread(fd, length, offset)):
+                    parts.append(chunk)
+                    offset, length = offset + len(chunk), length - len(chunk)
+                return b"".join(parts)
+            finally:
+                os.close(fd)
+
     def _get_file(self, key: str, dest: Path) -> None:
         with self._reading(key), self._path(key).open("rb") as src, dest.open("xb") as dst:
             shutil.copyfileobj(src, dst, _CHUNK)
@@ -190,6 +202,19 @@ class LocalBlobStore(BlobStore):
         except OSError as exc:
             raise BackendUnavailable(f"cannot read blob {key!r} in {self.uri}: {exc}") from exc
         return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+    def find_sizes(self, keys: Iterable[str]) -> dict[str, int]:
+        """One ``stat`` per key whose folder exists: keys in a missing folder cost nothing more."""
+        folders: dict[str, bool] = {}
+        found = {}
+        for key in keys:
+            folder = check_key(key).rpartition("/")[0]
+            there = folders.get(folder)
+            if there is None:
+                there = folders[folder] = (self._path(folder) if folder else self.root).is_dir()
+            if there and (size := self.find_size(key)) is not None:
+                found[key] = size
+        return found
 
     def _size(self, key: str) -> int:
         path = self._path(key)

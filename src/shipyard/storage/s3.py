@@ -98,6 +98,13 @@ class S3BlobStore(BlobStore):
         with self._translating(key, "read"):
             return bytes(self._fs.cat_file(self._path(key)))
 
+    def _get_range(self, key: str, offset: int, length: int) -> bytes:
+        with self._translating(key, "read"):
+            if length == 0:
+                self._info(key)
+                return b""
+            return bytes(self._fs.cat_file(self._path(key), start=offset, end=offset + length))
+
     def _get_file(self, key: str, dest: Path) -> None:
         with self._translating(key, "download"):
             self._fs.get_file(self._path(key), str(dest))

@@ -92,3 +92,23 @@ class RunRecord:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """A run recorded after the fact, ended, with what it logged (e.g. one step of a pipeline run).
+
+    ``TrackingService.record_runs`` writes many of them at once: on SQL stores in one transaction.
+    """
+
+    id: str
+    name: str
+    status: RunStatus
+    start_time: int
+    end_time: int
+    error: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: tuple[Artifact, ...] = ()
+    inputs: tuple[RunInput, ...] = ()
+    lineage: dict[str, Any] = field(default_factory=dict)

@@ -124,6 +124,25 @@ class Run:
         """Store a file or a folder under a logical path (default: its name / its files)."""
         return self._service.log_artifact(self.id, local_path, artifact_path)
 
+    def log_model(
+        self,
+        model: Any,
+        name: str = "model",
+        input_example: Any = None,
+        signature: Any = None,
+        **options: Any,
+    ) -> str:
+        """Save ``model`` as a package under ``name`` in this run; return its URI ``runs:/<id>/<name>``.
+
+        The flavor comes from the model's library (scikit-learn, XGBoost, LightGBM, ONNX,
+        PyTorch, or ``sy.pyfunc(obj)``); the signature is inferred from ``input_example``
+        when not given. ``options``: ``flavor=``, ``extra=`` (see the models docs).
+        """
+        logger = self._service.model_logger
+        if logger is None:
+            raise InvalidInputError("model logging is not available: this tracking service has no models")
+        return logger(self.id, model, name=name, input_example=input_example, signature=signature, **options)
+
     # -- inputs --------------------------------------------------------------------
     def log_input(self, dataset_version: DatasetVersion, context: str = "training") -> None:
         """Record a dataset version as an input of this run (``sy.datasets.load`` does it for you)."""

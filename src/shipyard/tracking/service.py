@@ -12,7 +12,7 @@ store sends them, and the server keeps them. Supplied ids must look like
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,15 @@ from shipyard.core.clock import now_ms
 from shipyard.core.errors import InvalidInputError, NotFoundError
 from shipyard.core.ids import check_id, new_id
 from shipyard.tracking.filters import Expr, OrderBy, parse_filter, parse_order_by
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
+from shipyard.tracking.models import (
+    Artifact,
+    CompletedRun,
+    Experiment,
+    MetricHistory,
+    RunInput,
+    RunRecord,
+    RunStatus,
+)
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 
 if TYPE_CHECKING:
@@ -37,11 +45,18 @@ class TrackingService:
     """Experiments, runs, params, metrics, tags and artifacts."""
 
     def __init__(
-        self, store: TrackingStore, *, audit: AuditService | None = None, content: ContentStore | None = None
+        self,
+        store: TrackingStore,
+        *,
+        audit: AuditService | None = None,
+        content: ContentStore | None = None,
+        model_logger: Callable[..., str] | None = None,
     ) -> None:
         self.store = store
         self.audit = audit
         self.content = content
+        # Saves a model package for a run; given by the workspace (tracking cannot import models).
+        self.model_logger = model_logger
         self._checked_keys: set[str] = set()
 
     # -- experiments ---------------------------------------------------------------
@@ -282,24 +297,58 @@ class TrackingService:
     # -- inputs --------------------------------------------------------------------
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         """Record what a run read (e.g. dataset versions); the same input again is a no-op."""
-        from shipyard.storage.digests import check_digest
-
-        clean = []
-        for item in inputs:
-            names.check_key(item.kind, "input kind")
-            names.check_key(item.context, "input context")
-            check_digest(item.digest)
-            if not item.ref or len(item.ref) > 300:
-                raise InvalidInputError(f"input ref must be 1 to 300 characters, got {item.ref!r}")
-            clean.append(
-                RunInput(item.kind, item.ref, item.digest, item.context, item.created_at or now_ms())
-            )
+        clean = _clean_inputs(inputs)
         if clean:
             self.store.log_inputs(_check_id(run_id), clean)
             self._record("run.log_inputs", f"run:{run_id}", [[i.kind, i.ref, i.context] for i in clean])
 
     def list_inputs(self, run_id: str) -> list[RunInput]:
         return self.store.list_inputs(_check_id(run_id))
+
+    # -- runs recorded after the fact ----------------------------------------------
+    def record_runs(self, experiment_id: str, runs: Sequence[CompletedRun]) -> list[CompletedRun]:
+        """Record ended runs (e.g. the steps of a pipeline run) in one go, each with its params,
+        tags, artifacts and inputs: one transaction on SQL stores and one audit event.
+
+        Ids, names, keys, values, paths and digests are checked as the single calls check
+        them; the artifacts' content must already be in the content store.
+        """
+        from shipyard.storage.digests import check_digest
+        from shipyard.storage.paths import check_artifact_path
+
+        clean = []
+        for run in runs:
+            if not run.status.is_terminal:
+                raise InvalidInputError(f"run {run.id} must be recorded ended, not {run.status.value}")
+            artifacts = tuple(
+                Artifact(check_artifact_path(a.path), check_digest(a.digest), a.size) for a in run.artifacts
+            )
+            params = {
+                names.check_key(k, "param key"): names.check_value(
+                    v, names.MAX_PARAM_VALUE_LENGTH, f"param {k!r}"
+                )
+                for k, v in run.params.items()
+            }
+            clean.append(
+                CompletedRun(
+                    id=check_id(run.id, "run id"),
+                    name=names.check_name(run.name, "run name"),
+                    status=run.status,
+                    start_time=_time(run.start_time, "start_time"),
+                    end_time=_time(run.end_time, "end_time"),
+                    error=run.error,
+                    params=params,
+                    tags=self._check_tags(run.tags),
+                    artifacts=artifacts,
+                    inputs=tuple(_clean_inputs(run.inputs)),
+                    lineage=dict(run.lineage),
+                )
+            )
+        if clean:
+            experiment = self.get_experiment_by_id(experiment_id)
+            self.store.record_runs(experiment.id, clean)
+            self._record("run.record", f"experiment:{experiment.id}", [r.id for r in clean])
+        return clean
 
     def download_artifacts(self, run_id: str, dest: str | Path, path: str | None = None) -> list[Path]:
         """Materialise the run's artifacts (or those under ``path``) into ``dest``, digests verified."""
@@ -350,6 +399,21 @@ def _check_ref(value: object, kind: str) -> str:
     if not isinstance(value, str) or not value or len(value) > 64 or not value.isalnum():
         raise NotFoundError(f"{kind} {value!r} not found")
     return value
+
+
+def _clean_inputs(inputs: Sequence[RunInput]) -> list[RunInput]:
+    """Inputs with kind, context, digest and ref checked; a missing time becomes now."""
+    from shipyard.storage.digests import check_digest
+
+    clean = []
+    for item in inputs:
+        names.check_key(item.kind, "input kind")
+        names.check_key(item.context, "input context")
+        check_digest(item.digest)
+        if not item.ref or len(item.ref) > 300:
+            raise InvalidInputError(f"input ref must be 1 to 300 characters, got {item.ref!r}")
+        clean.append(RunInput(item.kind, item.ref, item.digest, item.context, item.created_at or now_ms()))
+    return clean
 
 
 def _stored_artifact(content: ContentStore, artifact: Artifact) -> Artifact:

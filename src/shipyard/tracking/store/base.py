@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shipyard.tracking.filters import Expr, OrderBy
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
+from shipyard.tracking.models import (
+    Artifact,
+    CompletedRun,
+    Experiment,
+    MetricHistory,
+    RunInput,
+    RunRecord,
+    RunStatus,
+)
 
 # One logged point as the store receives it: (key, value, step, timestamp_ms).
 MetricRow = tuple[str, float, int, int]
@@ -109,6 +117,18 @@ class TrackingStore(ABC):
     @abstractmethod
     def list_inputs(self, run_id: str) -> list[RunInput]:
         """The run's inputs ordered by (kind, ref, context)."""
+
+    def record_runs(self, experiment_id: str, runs: Sequence[CompletedRun]) -> None:
+        """Record ended runs with their params, tags, artifacts and inputs.
+
+        This default makes the calls one by one; SQL stores override it with one transaction.
+        """
+        for run in runs:
+            self.create_run(run.id, experiment_id, run.name, run.start_time, run.tags, run.lineage)
+            self.log_params(run.id, run.params)
+            self.log_artifacts(run.id, run.artifacts)
+            self.log_inputs(run.id, run.inputs)
+            self.set_run_status(run.id, run.status, run.end_time, run.error)
 
     def close(self) -> None:  # noqa: B027  (optional hook: most stores hold nothing to release)
         """Release connections and threads."""

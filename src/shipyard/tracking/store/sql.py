@@ -21,7 +21,15 @@ from shipyard.core.errors import AlreadyExistsError, ConflictError, NotFoundErro
 from shipyard.db import tables as t
 from shipyard.db.sql_store import SqlStore
 from shipyard.tracking.filters import Expr, OrderBy
-from shipyard.tracking.models import Artifact, Experiment, MetricHistory, RunInput, RunRecord, RunStatus
+from shipyard.tracking.models import (
+    Artifact,
+    CompletedRun,
+    Experiment,
+    MetricHistory,
+    RunInput,
+    RunRecord,
+    RunStatus,
+)
 from shipyard.tracking.store.base import MetricRow, TrackingStore
 from shipyard.tracking.store.metric_chunks import pack_chunks, unpack_chunks
 from shipyard.tracking.store.sql_search import build_search
@@ -318,6 +326,44 @@ class SqlTrackingStore(SqlStore, TrackingStore):
 
         return self._read(read)
 
+    def record_runs(self, experiment_id: str, runs: Sequence[CompletedRun]) -> None:
+        """All the runs in one transaction: a few multi-row inserts, whatever their number."""
+        if not runs:
+            return
+
+        def write(conn: Connection) -> None:
+            known = sa.select(t.experiments.c.id).where(t.experiments.c.id == experiment_id)
+            if conn.execute(known).first() is None:
+                raise NotFoundError(f"experiment {experiment_id!r} not found")
+            inserted = conn.execute(
+                t.runs.insert().returning(t.runs.c.id, t.runs.c.pk, sort_by_parameter_order=True),
+                [_completed_row(run, experiment_id) for run in runs],
+            )
+            pks = {run_id: pk for run_id, pk in inserted}
+            children: dict[sa.Table, list[dict[str, Any]]] = {t.params: [], t.tags: [], t.artifacts: []}
+            children[t.run_inputs] = []
+            for run in runs:
+                pk = pks[run.id]
+                children[t.params] += [{"run_pk": pk, "key": k, "value": v} for k, v in run.params.items()]
+                children[t.tags] += [{"run_pk": pk, "key": k, "value": v} for k, v in run.tags.items()]
+                children[t.artifacts] += [
+                    {"run_pk": pk, "path": a.path, "digest": a.digest, "size": a.size}
+                    for a in {a.path: a for a in run.artifacts}.values()
+                ]
+                children[t.run_inputs] += [
+                    {"run_pk": pk, "kind": i.kind, "ref": i.ref, "context": i.context}
+                    | {"digest": i.digest, "created_at": i.created_at}
+                    for i in {(i.kind, i.ref, i.context): i for i in run.inputs}.values()
+                ]
+            for table, rows in children.items():
+                if rows:
+                    conn.execute(table.insert(), rows)
+
+        try:
+            self._write(write)
+        except IntegrityError as exc:
+            raise AlreadyExistsError(f"cannot record {len(runs)} runs: a run id already exists") from exc
+
     def list_artifacts(self, run_id: str) -> list[Artifact]:
         def read(conn: Connection) -> list[Artifact]:
             a = t.artifacts
@@ -373,6 +419,21 @@ def _merge_json(conn: Connection, pk: int, column: Any, changes: Mapping[str, An
     current = orjson.loads(conn.execute(sa.select(column).where(t.runs.c.pk == pk)).scalar_one())
     current.update(changes)
     conn.execute(t.runs.update().where(t.runs.c.pk == pk).values({column.name: _dumps(current)}))
+
+
+def _completed_row(run: CompletedRun, experiment_id: str) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "experiment_id": experiment_id,
+        "name": run.name,
+        "status": run.status.value,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "error": run.error,
+        "lineage": orjson.dumps(run.lineage, default=str).decode(),
+        "params_json": _dumps(run.params),
+        "tags_json": _dumps(run.tags),
+    }
 
 
 def _experiment(row: Any) -> Experiment:

@@ -1,0 +1,194 @@
+"""Point-in-time correct retrieval on DuckDB: one ASOF JOIN per feature view.
+
+For an entity row with keys ``k`` and time ``t``, a view yields the source row of the
+same keys whose event time ``s`` is the latest with ``s <= t``; it is dropped (nulls)
+unless ``s > t - ttl``. Rows with the same keys and ``s`` are ordered by the created
+timestamp (a missing one counts as the oldest), then by their place in the source; the
+last one wins. Nothing from after ``t`` can be chosen.
+
+**The plan.** DuckDB's ASOF JOIN takes one inequality, so the three-part order
+``(s, created, place)`` is packed into one integer per row: ``s`` relative to the
+earliest time that can matter (the earliest entity time minus the TTL, or the earliest
+source time), then the created time relative to its own minimum, then the place, each
+in as many bits as its range needs. The packed key fits an ``UBIGINT`` for most data
+(120 days in microseconds and a million rows take 64 bits), else a ``HUGEINT``, else a
+``STRUCT`` (slower, always right). An entity row probes with its own time and all-ones
+below it, so it matches the last row at or before ``t``. Times are integers in the
+source's resolution (micro- or nanoseconds); entity times are floored to it, which
+keeps every comparison exact. Only rows in the window that can matter are read, and
+the features travel through the join as columns: nothing passes through pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shipyard.features.frames import ROW, inverse_order
+from shipyard.features.sources import POS, SQL_TYPES, Source, quote
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+T, KEY = "__sy_t", "__sy_k"
+_BIG = 9223372036854775807
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What to read from one view: features and the column each becomes."""
+
+    source: Source
+    features: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @property
+    def ttl(self) -> int | None:
+        """The view's TTL in the source's time unit."""
+        ttl = self.source.view.ttl
+        if ttl is None:
+            return None
+        micros = ttl.days * 86_400_000_000 + ttl.seconds * 1_000_000 + ttl.microseconds
+        return micros * 1000 if self.source.unit == "ns" else micros
+
+    def feature_sql(self) -> str:
+        dtypes = self.source.view.dtypes
+        return ", ".join(
+            f"CAST({quote(f)} AS {SQL_TYPES[dtypes[f]]}) AS {quote(c)}"
+            for f, c in zip(self.features, self.columns, strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class Order:
+    """The packed sort key of source rows: ``(time - lo, created - cmin + 1, place)``."""
+
+    lo: int
+    span: int
+    pos_bits: int
+    created: tuple[int, int] | None  # (minimum, bits)
+
+    @property
+    def low_bits(self) -> int:
+        return self.pos_bits + (0 if self.created is None else self.created[1])
+
+    @property
+    def sql_type(self) -> str:
+        bits = self.span.bit_length() + self.low_bits
+        return "UBIGINT" if bits <= 64 else ("HUGEINT" if bits <= 126 else "STRUCT")
+
+    def source_key(self, time: str, created: str | None) -> str:
+        kind = self.sql_type
+        if kind == "STRUCT":
+            tie = "0" if created is None else f"coalesce({created}, {-_BIG})"
+            return f"{{'t': {time}, 'c': {tie}, 'p': {POS}}}"
+        key = f"({time} - {self.lo})::{kind} * {2**self.low_bits}::{kind} + {POS}::{kind}"
+        if created is not None and self.created is not None:
+            tie = f"coalesce({created} - {self.created[0] - 1}, 0)::{kind}"
+            key += f" + {tie} * {2**self.pos_bits}::{kind}"
+        return key
+
+    def probe_key(self, time: str) -> str:
+        kind = self.sql_type
+        if kind == "STRUCT":
+            return f"{{'t': {time}, 'c': {_BIG}, 'p': {_BIG}}}"
+        relative = f"greatest({time} - {self.lo}, 0)::{kind}"
+        return f"{relative} * {2**self.low_bits}::{kind} + {2**self.low_bits - 1}::{kind}"
+
+
+def _order(con: duckdb.DuckDBPyConnection, source: Source, lo: int | None, hi: int) -> Order:
+    """The packing of ``source``'s rows with event time in ``(lo, hi]`` (``lo`` None: from the first)."""
+    time, created = source.time_sql(), source.created_sql()
+    aggregates = []
+    if lo is None:
+        aggregates.append(f"min({time})")
+    if created is not None:
+        aggregates += [f"min({created})", f"max({created})"]
+    found: list[int | None] = []
+    if aggregates:
+        found = list(con.sql(f"SELECT {', '.join(aggregates)} FROM {source.relation}").fetchall()[0])
+    if lo is None:
+        first = found.pop(0)
+        lo = (hi if first is None else min(int(first), hi)) - 1
+    tie = None
+    if created is not None:
+        cmin, cmax = found
+        tie = (0, 1) if cmin is None or cmax is None else (int(cmin), (int(cmax) - int(cmin) + 1).bit_length())
+    rows = source.rows or 1
+    return Order(lo=lo, span=max(hi - lo, 1), pos_bits=(rows - 1).bit_length(), created=tie)
+
+
+def _keys(source: Source, prefix: str = "") -> list[str]:
+    return [f"{prefix}{quote(k)}" for k in source.view.join_keys]
+
+
+def point_in_time(con: duckdb.DuckDBPyConnection, entity: str, span: tuple[int, int], wanted: Wanted) -> pa.Table:
+    """The features of ``wanted`` for every row of the registered table ``entity``, in row order.
+
+    ``entity`` has the join keys, ``__sy_row`` (0..n-1) and the row's time in the source's
+    unit as ``__sy_t``; ``span`` is (earliest, latest) of those times.
+    """
+    source, ttl = wanted.source, wanted.ttl
+    earliest, latest = span
+    order = _order(con, source, None if ttl is None else earliest - ttl, latest)
+    time = source.time_sql()
+    where = f"{time} > {order.lo} AND {time} <= {latest}"
+    rows = (
+        f"SELECT {', '.join(_keys(source))}, {time} AS {T}, {order.source_key(time, source.created_sql())} AS {KEY}, "
+        f"{wanted.feature_sql()} FROM {source.relation} WHERE {where}"
+    )
+    fresh = "TRUE" if ttl is None else f"s.{T} > e.{T} - {ttl}"
+    picked = ", ".join(f"CASE WHEN {fresh} THEN s.{quote(c)} END AS {quote(c)}" for c in wanted.columns)
+    on = " AND ".join(f"e.{k} = s.{k}" for k in _keys(source))
+    query = (
+        f"SELECT e.{ROW}, {picked} FROM (SELECT *, {order.probe_key(T)} AS {KEY} FROM {entity}) e "
+        f"ASOF LEFT JOIN ({rows}) s ON {on} AND e.{KEY} >= s.{KEY}"
+    )
+    with _reading(source):
+        result = con.sql(query).to_arrow_table()
+    return result.drop_columns([ROW]).take(inverse_order(result.column(ROW).to_numpy()))
+
+
+def latest_rows(con: duckdb.DuckDBPyConnection, wanted: Wanted, at: int, start: int | None = None) -> pa.Table:
+    """Each entity's latest row with event time in ``[start, at]`` and within the TTL of ``at``.
+
+    Columns: the join keys, the features (as ``wanted.columns``) and ``__sy_t``, the row's
+    event time in the source's unit. Entities with a missing join key are left out.
+    """
+    source, ttl = wanted.source, wanted.ttl
+    lows = [v for v in (None if ttl is None else at - ttl, None if start is None else start - 1) if v is not None]
+    order = _order(con, source, max(lows) if lows else None, at)
+    time, keys = source.time_sql(), ", ".join(_keys(source))
+    not_null = " AND ".join(f"{k} IS NOT NULL" for k in _keys(source))
+    rows = (
+        f"SELECT {keys}, {time} AS {T}, {order.source_key(time, source.created_sql())} AS {KEY}, "
+        f"{wanted.feature_sql()} FROM {source.relation} "
+        f"WHERE {time} > {order.lo} AND {time} <= {at} AND {not_null}"
+    )
+    packed = ", ".join(f"{quote(c)} := {quote(c)}" for c in (*wanted.columns, T))
+    latest = f"SELECT {keys}, arg_max(struct_pack({packed}), {KEY}) AS v FROM ({rows}) GROUP BY ALL"
+    unpacked = ", ".join(f"v.{quote(c)} AS {quote(c)}" for c in (*wanted.columns, T))
+    with _reading(source):
+        return con.sql(f"SELECT {keys}, {unpacked} FROM ({latest})").to_arrow_table()
+
+
+class _reading:  # noqa: N801  (used as a function: ``with _reading(source):``)
+    """DuckDB errors while reading a source's rows (a bad cast, a corrupt file) as InvalidInputError."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        import duckdb
+
+        from shipyard.core.errors import InvalidInputError
+
+        if isinstance(exc, duckdb.Error):
+            reason = str(exc).split("\n")[0]
+            raise InvalidInputError(
+                f"cannot read {self.source.label}: {reason}", details={"view": self.source.view.name}
+            ) from exc
