@@ -21,21 +21,37 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def compare(name: str, ours: Any, theirs: Any, what: str) -> dict[str, Any] | None:
-    """Compare two ``{id: [values]}`` samples; ``None`` when either side is missing."""
+    """Compare two ``{id: [values]}`` samples; ``None`` when either side is missing.
+
+    ``mismatches`` counts ids present on both sides with different values; ``missing``
+    counts ids one side left out of its result (Feast's file store drops entity rows).
+    """
     if not (_ok(ours) and _ok(theirs)) or "sample" not in ours or "sample" not in theirs:
         return None
     a, b = ours["sample"], theirs["sample"]
     keys = sorted(set(a) | set(b), key=lambda k: int(k))
-    bad = [k for k in keys if k not in a or k not in b or not all(map(_same, a[k], b[k]))]
-    examples = [f"{what} {k}: {a.get(k, 'absent')} vs {b.get(k, 'absent')}" for k in bad[:3]]
+    missing = [k for k in keys if k not in a or k not in b]
+    bad = [k for k in keys if k in a and k in b and not all(map(_same, a[k], b[k]))]
+    examples = [f"{what} {k}: {a[k]} vs {b[k]}" for k in bad[:3]]
+    examples += [f"{what} {k}: {a.get(k, 'absent')} vs {b.get(k, 'absent')}" for k in missing[:2]]
     nulls = sum(1 for k in keys if k in a and all(v is None for v in a[k]))
     return {
         "name": name,
         "compared": len(keys),
         "mismatches": len(bad),
+        "missing": len(missing),
         "all_null": nulls,
         "examples": examples,
     }
+
+
+def strip_samples(value: Any) -> Any:
+    """``value`` with every ``sample`` replaced by its size (for the JSON summary)."""
+    if isinstance(value, dict):
+        return {k: (len(v) if k == "sample" else strip_samples(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strip_samples(v) for v in value]
+    return value
 
 
 def _fmt_s(seconds: float) -> str:
@@ -54,9 +70,10 @@ def _mem(result: dict[str, Any]) -> str:
 
 def _row(
     rows: list[list[str]], measure: str, ours: str, theirs: str, ratio: float | None, target: str
-) -> bool:
+) -> bool | None:
+    """Add a table row; whether the ratio meets the target (None: not measured or no target)."""
     verdict = ""
-    ok = True
+    ok = None
     if ratio is not None and target:
         threshold = float(target.split()[-1].rstrip("x"))
         ok = ratio >= threshold
@@ -190,11 +207,11 @@ def report(
     if "online" in ours or "online" in theirs:
         results["online"] = _online(rows, ours, theirs.get("online"), targets)
     warnings = [
-        f"WARNING values differ ({c['name']}): {c['mismatches']} of {c['compared']}; "
-        + "; ".join(c["examples"])
+        f"WARNING values differ ({c['name']}): {c['mismatches']} of {c['compared']} differ, "
+        f"{c['missing']} missing on one side; " + "; ".join(c["examples"])
         for entry in results.values()
         for c in entry.get("values", [])
-        if c["mismatches"]
+        if c["mismatches"] or c["missing"]
     ]
     if not quiet:
         print(
@@ -208,12 +225,12 @@ def report(
             for c in entry.get("values", []):
                 print(
                     f"values ({c['name']}): {c['compared']} compared, {c['mismatches']} mismatches"
-                    f" ({c['all_null']} with no value)"
+                    f", {c['missing']} missing on one side ({c['all_null']} with no value)"
                 )
         for warning in warnings:
             print(warning)
     return {
-        "results": results,
+        "results": strip_samples(results),
         "warnings": warnings,
         "sizes": vars(sizes) if hasattr(sizes, "__dict__") else sizes,
     }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import datasets, models, pipelines, registry
+    from shipyard import datasets, features, models, pipelines, registry
     from shipyard.core.config import Settings
     from shipyard.core.errors import (
         AlreadyExistsError,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         UserCodeError,
         ValidationFailed,
     )
+    from shipyard.features.models import Entity, FeatureService, FeatureView, on_demand
     from shipyard.models.flavors.pyfunc import pyfunc
     from shipyard.pipelines.pipeline import pipeline
     from shipyard.pipelines.steps import step
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "pyfunc": "shipyard.models.flavors.pyfunc",
     "Suite": "shipyard.validation.models",
     "ValidationResult": "shipyard.validation.models",
+    **{name: "shipyard.features.models" for name in ("Entity", "FeatureView", "FeatureService", "on_demand")},
     "RunRecord": "shipyard.tracking.models",
     "RunStatus": "shipyard.tracking.models",
     "Settings": "shipyard.core.config",
@@ -110,6 +112,7 @@ _EXPORTS: dict[str, str] = {
 # Sub-namespaces of the SDK: ``sy.datasets.add(...)``.
 _MODULES: dict[str, str] = {
     "datasets": "shipyard.datasets",
+    "features": "shipyard.features",
     "pipelines": "shipyard.pipelines",
     "models": "shipyard.models",
     "registry": "shipyard.registry",

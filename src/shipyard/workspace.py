@@ -16,6 +16,7 @@ from shipyard.core.plugins import resolve
 
 if TYPE_CHECKING:
     from shipyard.datasets.service import DatasetService
+    from shipyard.features.service import FeaturesService
     from shipyard.governance.service import AuditService, AuthService
     from shipyard.models.service import ModelService
     from shipyard.models.uris import ModelRef
@@ -188,6 +189,22 @@ class Workspace:
             store, self.tracking, self.content, spec, audit=audit, capture_packages=s.capture_packages
         )
 
+    @cached_property
+    def features(self) -> FeaturesService:
+        """The feature store: definitions in the metadata store, online values in ``settings.online_uri``
+        (default ``<home>/online.db``). Retrieval and materialisation run here, on DuckDB."""
+        from shipyard.features.online import open_online_store
+        from shipyard.features.service import FeaturesService
+
+        remote = self.settings.is_remote
+        return FeaturesService(
+            lambda: self._store("shipyard.features.store:FEATURE_STORES", "feature store"),
+            datasets=lambda: self.datasets,
+            online=lambda: open_online_store(self.settings.online_uri, self.settings.home),
+            audit=None if remote else (lambda: self.audit),
+            tracking=lambda: self.tracking,
+        )
+
     def close(self) -> None:
         """Release what the built services hold (connections, HTTP clients)."""
         for name in ("tracking", "datasets", "pipelines"):
@@ -197,6 +214,9 @@ class Workspace:
         validation = self.__dict__.get("validation")
         if validation is not None:
             validation.close()
+        features = self.__dict__.get("features")
+        if features is not None:
+            features.close()
         webhooks = self.__dict__.get("webhooks")
         if webhooks is not None:  # deliver what is queued before the registry store closes
             webhooks.close()

@@ -6,6 +6,7 @@ A backend's test class subclasses :class:`RegistryStoreContract` and provides a
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from typing import Any
@@ -232,7 +233,7 @@ class RegistryStoreContract:
         run_threads(count, move)
         history = store.list_history("a", "prod")
         assert len(history) == count + 1
-        for before, after in zip(history, history[1:], strict=False):
+        for before, after in itertools.pairwise(history):
             assert after.from_version == before.to_version, history
             assert after.at >= before.at
         assert store.list_aliases("a")["prod"] == history[-1].to_version

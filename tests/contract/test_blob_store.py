@@ -202,11 +202,16 @@ class TestLocalBlobStore(BlobStoreContract):
             os.write(dst, os.read(src, 1024))
             raise OSError(28, "No space left on device")
 
-        def break_both() -> None:
+        def bytes_half_then_fail(dst: Any, data: bytes) -> None:
+            dst.write(data[:1024])
+            raise OSError(28, "No space left on device")
+
+        def break_all() -> None:
             monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
             monkeypatch.setattr(local, "copy_fd", fd_half_then_fail)
+            monkeypatch.setattr(local, "write_bytes", bytes_half_then_fail)
 
-        return break_both
+        return break_all
 
     def test_root_is_created_on_first_write_only(self, tmp_path: Path) -> None:
         store = LocalBlobStore(tmp_path / "later")

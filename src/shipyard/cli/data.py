@@ -2,7 +2,8 @@
 
 A version is named ``NAME@V``; ``NAME`` alone is the latest. ``data status`` prints
 ``modified:``/``added:``/``removed:`` lines only when something changed, so scripts
-can grep for them (or use ``--json``).
+can grep for them (or use ``--json``); its no-change case usually runs on the lean path
+of :mod:`shipyard.cli.data_status` before this app is even imported.
 """
 
 from __future__ import annotations
@@ -15,14 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shipyard.cli import state
-from shipyard.cli.data_render import (
-    print_diff,
-    print_gc,
-    print_status,
-    print_version,
-    status_json,
-    version_json,
-)
+from shipyard.cli.data_render import print_diff, print_gc, print_status, print_version, version_json
+from shipyard.cli.data_status import NO_DATASETS, status_document
 from shipyard.cli.output import (
     JsonFlag,
     add_row,
@@ -123,10 +118,10 @@ def status_command(
                 raise
             problems[each] = exc.message
     if as_json:
-        print_json({"datasets": [status_json(r) for r in reports], "errors": problems})
+        typer.echo(status_document(reports, problems))
         return
     if not names:
-        typer.echo("no datasets yet: add one with `shipyard data add PATH --name NAME`")
+        typer.echo(NO_DATASETS)
     for report in reports:
         print_status(report)
     for each, message in problems.items():

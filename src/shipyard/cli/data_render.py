@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from shipyard.cli.data_status import up_to_date_line
 from shipyard.cli.output import (
     add_row,
     fmt_value,
@@ -44,13 +45,9 @@ def version_json(v: DatasetVersion, files: bool = True) -> dict[str, Any]:
     return doc
 
 
-def status_json(r: StatusReport) -> dict[str, Any]:
-    return {**vars(r), "clean": r.clean}
-
-
 def print_status(r: StatusReport) -> None:
     if r.clean:
-        typer.echo(f"{r.ref}: up to date ({r.unchanged_count} files in {r.source_path})")
+        typer.echo(up_to_date_line(r))
         return
     typer.secho(f"{r.ref}: {r.source_path} has changed", bold=True)
     for word, paths, colour in (

@@ -20,11 +20,13 @@ from shipyard.cli import (
     db,
     experiments,
     init,
+    models,
     pipelines,
     runs,
     server,
     tokens,
     validate,
+    webhooks,
 )
 from shipyard.core.errors import ShipyardError
 
@@ -56,6 +58,8 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pipelines.app, name="pipelines")
 app.command("server")(server.serve_command)
 app.command("validate")(validate.validate_command)

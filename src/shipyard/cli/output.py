@@ -15,6 +15,7 @@ Every :class:`~shipyard.core.errors.ShipyardError` becomes one red line on stder
     4     conflict or already exists: ConflictError, AlreadyExistsError
     5     permission or authentication: PermissionDenied, AuthenticationRequired
     6     backend unavailable: BackendUnavailable (database, object store, server)
+    7     a promotion gate refused: GateFailed (the report is printed first)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from shipyard.core.errors import (
     AlreadyExistsError,
     BackendUnavailable,
     ConflictError,
+    GateFailed,
     InvalidInputError,
     NotFoundError,
     PermissionDenied,
@@ -43,6 +45,7 @@ from shipyard.core.errors import (
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
 
 GENERIC, INVALID_INPUT, NOT_FOUND, CONFLICT, PERMISSION, UNAVAILABLE = 1, 2, 3, 4, 5, 6
+GATE_FAILED = 7
 
 EXIT_CODES: tuple[tuple[type[ShipyardError], int], ...] = (
     (InvalidInputError, INVALID_INPUT),
@@ -51,6 +54,7 @@ EXIT_CODES: tuple[tuple[type[ShipyardError], int], ...] = (
     (ConflictError, CONFLICT),
     (PermissionDenied, PERMISSION),
     (BackendUnavailable, UNAVAILABLE),
+    (GateFailed, GATE_FAILED),
 )
 
 

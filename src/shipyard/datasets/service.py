@@ -72,8 +72,8 @@ class DatasetService:
     ) -> DatasetVersion:
         """Snapshot a file or folder as the next version of ``name`` (or return the latest if equal)."""
         name = check_dataset_name(name)
-        kind, files = scan_source(path)
         source = str(Path(path).absolute())
+        kind, files = scan_source(source)
         hashed = self._hash(files, Path(source), progress)
         entries = tuple(
             FileEntry(f.logical, digest, size)
@@ -156,7 +156,7 @@ class DatasetService:
         if progress is not None:
             progress.start("upload", sum(entries[i].size for i in missing))
         small = [i for i in missing if entries[i].size < PACK_THRESHOLD]
-        with content.packing() as pack:
+        with content.packing(looked_up=True) as pack:
             for i in small:
                 pack.put_bytes(self._small_content(files[i], entries[i], kept.get(i)), entries[i].digest)
                 if progress is not None:
@@ -315,9 +315,10 @@ class DatasetService:
 
 def _profile(files: Files) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
     """Schema, row count and profile of the tabular files (the other files are skipped there)."""
-    from shipyard.tabular import is_tabular
+    from shipyard.tabular import TABULAR_SUFFIXES
 
-    tables = [(f.logical, Path(f.path)) for f in files if is_tabular(f.logical)]
+    suffixes = tuple(TABULAR_SUFFIXES)  # what is_tabular checks, in one call per file
+    tables = [(f.logical, Path(f.path)) for f in files if f.logical.lower().endswith(suffixes)]
     if not tables:  # nothing to profile: do not even load the SQL engine
         return {}, None, {}
     from shipyard.datasets.profile import profile_files

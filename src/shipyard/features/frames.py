@@ -36,11 +36,16 @@ def as_pandas(frame: Any) -> pd.DataFrame:
     import pyarrow as pa
 
     if isinstance(frame, pa.Table):
-        return frame.to_pandas()
-    raise InvalidInputError(f"the entity frame must be a pandas DataFrame or an Arrow table, got {type(frame)!r}")
+        converted: pd.DataFrame = frame.to_pandas()
+        return converted
+    raise InvalidInputError(
+        f"the entity frame must be a pandas DataFrame or an Arrow table, got {type(frame)!r}"
+    )
 
 
-def timestamp_column(frame: pd.DataFrame, explicit: str | None, fields: Sequence[str], keys: Sequence[str]) -> str:
+def timestamp_column(
+    frame: pd.DataFrame, explicit: str | None, fields: Sequence[str], keys: Sequence[str]
+) -> str:
     """The entity frame's timestamp column.
 
     ``explicit`` if given; else ``event_timestamp``, else a timestamp field of the views
@@ -90,7 +95,9 @@ def utc_micros_nanos(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.n
         elif not pd.api.types.is_datetime64_dtype(values):
             values = pd.to_datetime(values, utc=True, format="mixed").dt.tz_localize(None)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInputError(f"the entity frame's timestamp column {column!r} does not parse: {exc}") from exc
+        raise InvalidInputError(
+            f"the entity frame's timestamp column {column!r} does not parse: {exc}"
+        ) from exc
     array = values.to_numpy()
     nulls = int(np.isnat(array).sum())
     if nulls:
@@ -109,7 +116,9 @@ def key_array(frame: pd.DataFrame, key: str) -> pa.Array:
     try:
         return pa.array(frame[key], from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise InvalidInputError(f"the entity frame's join key {key!r} has mixed or unsupported values: {exc}") from exc
+        raise InvalidInputError(
+            f"the entity frame's join key {key!r} has mixed or unsupported values: {exc}"
+        ) from exc
 
 
 def output_pandas(table: pa.Table) -> pd.DataFrame:
@@ -118,7 +127,8 @@ def output_pandas(table: pa.Table) -> pd.DataFrame:
     import pyarrow as pa
 
     mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    return table.to_pandas(types_mapper=mapping.get)
+    converted: pd.DataFrame = table.to_pandas(types_mapper=mapping.get)
+    return converted
 
 
 def inverse_order(rows: np.ndarray) -> np.ndarray:

@@ -25,7 +25,8 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import orjson
 
@@ -52,6 +53,7 @@ def label(kind: str) -> str:
     'feature view'
     """
     return _LABELS.get(kind, kind)
+
 
 _SQL = re.compile(r"\s*(select|with|from|\()", re.IGNORECASE)
 
@@ -87,6 +89,11 @@ def _pairs(values: Mapping[str, str] | Iterable[Sequence[str]], what: str) -> tu
     if len({name for name, _ in pairs}) != len(pairs):
         raise InvalidInputError(f"{what}: a name appears twice in {[n for n, _ in pairs]}")
     return tuple(pairs)
+
+
+def _as_pairs(values: object) -> tuple[tuple[str, str], ...]:
+    """The ``(name, dtype)`` pairs a checked object holds (``_pairs`` made them so)."""
+    return cast("tuple[tuple[str, str], ...]", values)
 
 
 @dataclass(frozen=True)
@@ -164,11 +171,11 @@ class FeatureView:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.features)  # type: ignore[misc]
+        return tuple(name for name, _ in _as_pairs(self.features))
 
     @property
     def dtypes(self) -> dict[str, str]:
-        return dict(self.features)  # type: ignore[arg-type]
+        return dict(_as_pairs(self.features))
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -204,7 +211,7 @@ def _check_source(source: object, what: str) -> str:
         raise InvalidInputError(f"{what}: source must be a dataset reference, a Parquet path or a SQL query")
     kind = source_kind(source)
     if kind == "path":
-        return os.path.abspath(os.path.expanduser(source))
+        return str(Path(source).expanduser().absolute())
     if kind == "dataset":
         from shipyard.datasets.refs import parse_ref as parse_dataset_ref
 
@@ -263,7 +270,9 @@ class OnDemandFeature:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.function is None:
-            raise InvalidInputError(f"on-demand feature {self.name!r} was read from the registry: no function")
+            raise InvalidInputError(
+                f"on-demand feature {self.name!r} was read from the registry: no function"
+            )
         return self.function(*args, **kwargs)
 
     def __eq__(self, other: object) -> bool:
@@ -274,11 +283,11 @@ class OnDemandFeature:
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.outputs)  # type: ignore[misc]
+        return tuple(name for name, _ in _as_pairs(self.outputs))
 
     @property
     def dtypes(self) -> dict[str, str]:
-        return dict(self.outputs)  # type: ignore[arg-type]
+        return dict(_as_pairs(self.outputs))
 
     @property
     def feature_inputs(self) -> tuple[str, ...]:
@@ -307,7 +316,9 @@ class OnDemandFeature:
         }
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], function: Callable[..., Any] | None = None) -> OnDemandFeature:
+    def from_spec(
+        cls, spec: Mapping[str, Any], function: Callable[..., Any] | None = None
+    ) -> OnDemandFeature:
         module, _, qualname = str(spec.get("function", ":")).partition(":")
         return cls(
             name=spec["name"],

@@ -22,10 +22,10 @@ the features travel through the join as columns: nothing passes through pandas.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipyard.features.frames import ROW, inverse_order
-from shipyard.features.sources import POS, SQL_TYPES, Source, quote
+from shipyard.features.sources import POS, SQL_TYPES, Source, duckdb_errors, quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -114,7 +114,9 @@ def _order(con: duckdb.DuckDBPyConnection, source: Source, lo: int | None, hi: i
     tie = None
     if created is not None:
         cmin, cmax = found
-        tie = (0, 1) if cmin is None or cmax is None else (int(cmin), (int(cmax) - int(cmin) + 1).bit_length())
+        tie = (
+            (0, 1) if cmin is None or cmax is None else (int(cmin), (int(cmax) - int(cmin) + 1).bit_length())
+        )
     rows = source.rows or 1
     return Order(lo=lo, span=max(hi - lo, 1), pos_bits=(rows - 1).bit_length(), created=tie)
 
@@ -123,7 +125,9 @@ def _keys(source: Source, prefix: str = "") -> list[str]:
     return [f"{prefix}{quote(k)}" for k in source.view.join_keys]
 
 
-def point_in_time(con: duckdb.DuckDBPyConnection, entity: str, span: tuple[int, int], wanted: Wanted) -> pa.Table:
+def point_in_time(
+    con: duckdb.DuckDBPyConnection, entity: str, span: tuple[int, int], wanted: Wanted
+) -> pa.Table:
     """The features of ``wanted`` for every row of the registered table ``entity``, in row order.
 
     ``entity`` has the join keys, ``__sy_row`` (0..n-1) and the row's time in the source's
@@ -135,10 +139,11 @@ def point_in_time(con: duckdb.DuckDBPyConnection, entity: str, span: tuple[int, 
     time = source.time_sql()
     where = f"{time} > {order.lo} AND {time} <= {latest}"
     rows = (
-        f"SELECT {', '.join(_keys(source))}, {time} AS {T}, {order.source_key(time, source.created_sql())} AS {KEY}, "
+        f"SELECT {', '.join(_keys(source))}, {time} AS {T}, "
+        f"{order.source_key(time, source.created_sql())} AS {KEY}, "
         f"{wanted.feature_sql()} FROM {source.relation} WHERE {where}"
     )
-    fresh = "TRUE" if ttl is None else f"s.{T} > e.{T} - {ttl}"
+    fresh = "TRUE" if ttl is None else f"s.{T} >= e.{T} - {ttl}"
     picked = ", ".join(f"CASE WHEN {fresh} THEN s.{quote(c)} END AS {quote(c)}" for c in wanted.columns)
     on = " AND ".join(f"e.{k} = s.{k}" for k in _keys(source))
     query = (
@@ -150,14 +155,18 @@ def point_in_time(con: duckdb.DuckDBPyConnection, entity: str, span: tuple[int, 
     return result.drop_columns([ROW]).take(inverse_order(result.column(ROW).to_numpy()))
 
 
-def latest_rows(con: duckdb.DuckDBPyConnection, wanted: Wanted, at: int, start: int | None = None) -> pa.Table:
+def latest_rows(
+    con: duckdb.DuckDBPyConnection, wanted: Wanted, at: int, start: int | None = None
+) -> pa.Table:
     """Each entity's latest row with event time in ``[start, at]`` and within the TTL of ``at``.
 
     Columns: the join keys, the features (as ``wanted.columns``) and ``__sy_t``, the row's
     event time in the source's unit. Entities with a missing join key are left out.
     """
     source, ttl = wanted.source, wanted.ttl
-    lows = [v for v in (None if ttl is None else at - ttl, None if start is None else start - 1) if v is not None]
+    lows = [
+        v for v in (None if ttl is None else at - ttl, None if start is None else start - 1) if v is not None
+    ]
     order = _order(con, source, max(lows) if lows else None, at)
     time, keys = source.time_sql(), ", ".join(_keys(source))
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in _keys(source))
@@ -173,22 +182,6 @@ def latest_rows(con: duckdb.DuckDBPyConnection, wanted: Wanted, at: int, start: 
         return con.sql(f"SELECT {keys}, {unpacked} FROM ({latest})").to_arrow_table()
 
 
-class _reading:  # noqa: N801  (used as a function: ``with _reading(source):``)
+def _reading(source: Source) -> Any:
     """DuckDB errors while reading a source's rows (a bad cast, a corrupt file) as InvalidInputError."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        import duckdb
-
-        from shipyard.core.errors import InvalidInputError
-
-        if isinstance(exc, duckdb.Error):
-            reason = str(exc).split("\n")[0]
-            raise InvalidInputError(
-                f"cannot read {self.source.label}: {reason}", details={"view": self.source.view.name}
-            ) from exc
+    return duckdb_errors(source.label, {"view": source.view.name})

@@ -82,12 +82,16 @@ def compute(
     try:
         result = function(inputs)
     except Exception as exc:
-        raise UserCodeError(f"on-demand feature {feature.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise UserCodeError(
+            f"on-demand feature {feature.name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     columns = _columns(feature, result)
     arrays = []
     for name in outputs:
         if name not in columns:
-            raise UserCodeError(f"on-demand feature {feature.name!r} returned no {name!r} (got {sorted(columns)})")
+            raise UserCodeError(
+                f"on-demand feature {feature.name!r} returned no {name!r} (got {sorted(columns)})"
+            )
         arrays.append(_array(feature, name, columns[name], len(inputs)))
     return pa.table(arrays, names=outputs)
 
@@ -126,7 +130,9 @@ def _array(feature: OnDemandFeature, name: str, values: Any, rows: int) -> pa.Ar
             f"on-demand feature {feature.name!r}: output {name!r} is not {dtype!r}: {exc}"
         ) from exc
     if len(array) != rows:
-        raise UserCodeError(f"on-demand feature {feature.name!r}: output {name!r} has {len(array)} rows, not {rows}")
+        raise UserCodeError(
+            f"on-demand feature {feature.name!r}: output {name!r} has {len(array)} rows, not {rows}"
+        )
     return array
 
 

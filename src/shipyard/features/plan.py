@@ -30,7 +30,7 @@ Lookup = Callable[[str, str, int | None], Definition | None]
 
 @dataclass
 class ViewPlan:
-    """One view version to read: ``features`` become ``columns``; ``hidden`` ones only feed on-demand steps."""
+    """One view version to read: ``features`` become ``columns``; ``hidden`` ones only feed on-demand."""
 
     definition: Definition
     view: FeatureView
@@ -80,7 +80,9 @@ def requested(features: Any) -> list[str]:
     if isinstance(features, str | FeatureView | OnDemandFeature):
         features = [features]
     if not isinstance(features, Sequence) or not features:
-        raise InvalidInputError("name the features to retrieve: features=['view:feature', ...] or a FeatureService")
+        raise InvalidInputError(
+            "name the features to retrieve: features=['view:feature', ...] or a FeatureService"
+        )
     return list(FeatureService("request", features).features)  # type: ignore[arg-type]
 
 
@@ -108,8 +110,16 @@ class Planner:
         return Plan(list(self.views.values()), list(self.on_demand.values()), self.columns)
 
     def _all_columns(self) -> list[tuple[str, str]]:
-        pairs = [(f"{v.name}:{f}", c) for v in self.views.values() for f, c in zip(v.features, v.columns, strict=True)]
-        pairs += [(f"{p.feature.name}:{o}", c) for p in self.on_demand.values() for o, c in zip(p.outputs, p.columns, strict=True)]
+        pairs = [
+            (f"{v.name}:{f}", c)
+            for v in self.views.values()
+            for f, c in zip(v.features, v.columns, strict=True)
+        ]
+        pairs += [
+            (f"{p.feature.name}:{o}", c)
+            for p in self.on_demand.values()
+            for o, c in zip(p.outputs, p.columns, strict=True)
+        ]
         return pairs
 
     def _column(self, owner: str, feature: str) -> str:

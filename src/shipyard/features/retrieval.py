@@ -8,6 +8,7 @@ request fails before any row is read, and both return the dataset versions they 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,10 +43,21 @@ class Retrieved:
     datasets: list[DatasetVersion] = field(default_factory=list)
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    from shipyard.tabular import connect
+_database: list[duckdb.DuckDBPyConnection] = []
+_lock = threading.Lock()
 
-    con = connect()
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh connection (its own temporary tables) to one in-memory database kept per process.
+
+    Opening a DuckDB database takes tens of milliseconds; a cursor on an open one is free.
+    """
+    with _lock:
+        if not _database:
+            from shipyard.tabular import connect as open_database
+
+            _database.append(open_database())
+        con = _database[0].cursor()
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -92,7 +104,7 @@ def historical(
     fields = [v.view.timestamp_field for v in plan.views]
     stamp = frames.timestamp_column(frame, timestamp_column, fields, plan.join_keys)
     micros, nanos = frames.utc_micros_nanos(frame, stamp)
-    con = _connect()
+    con = connect()
     try:
         sources = _open(con, plan, datasets)
         keys = {key: frames.key_array(frame, key) for key in plan.join_keys}
@@ -163,13 +175,17 @@ def _join_views(
     for number, (view, source) in enumerate(zip(plan.views, sources, strict=True)):
         wanted = Wanted(source, tuple(view.features), tuple(view.columns))
         if rows == 0:
-            columns.update({c: _empty(view.view.dtypes[f]) for f, c in zip(view.features, view.columns, strict=True)})
+            columns.update(
+                {c: _empty(view.view.dtypes[f]) for f, c in zip(view.features, view.columns, strict=True)}
+            )
             continue
         name = f"__sy_entity_{source.unit}"
         if name not in registered:
             times = micros if source.unit == "us" else nanos
             if times is None:
-                raise InvalidInputError(f"{source.label} has nanosecond times; entity times beyond 2262 cannot be compared")
+                raise InvalidInputError(
+                    f"{source.label} has nanosecond times; entity times beyond 2262 cannot be compared"
+                )
             table = pa.table({**keys, frames.ROW: np.arange(rows, dtype=np.int64), T: times})
             con.register(name, table)
             registered[name] = (int(times.min()), int(times.max()))
@@ -223,7 +239,7 @@ def instant(value: Any, what: str = "as_of") -> int:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{what} must be a datetime or an ISO timestamp, got {value!r}") from exc
-    if stamp is pd.NaT:
+    if pd.isna(stamp):
         raise InvalidInputError(f"{what} must be a datetime, got {value!r}")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return int(stamp.value // 1000)
@@ -247,15 +263,17 @@ def as_of(
     key_sets = {tuple(v.view.join_keys) for v in plan.views}
     if len(key_sets) > 1:
         raise InvalidInputError(
-            f"as_of retrieval needs views with the same join keys, got {sorted(key_sets)}; retrieve them apart"
+            f"as_of retrieval needs views with the same join keys, got {sorted(key_sets)}; "
+            "retrieve them apart"
         )
     for step in plan.on_demand:
         if step.feature.request_inputs:
             raise InvalidInputError(
-                f"on-demand feature {step.feature.name!r} needs request data {list(step.feature.request_inputs)}: "
+                f"on-demand feature {step.feature.name!r} needs request data "
+                f"{list(step.feature.request_inputs)}: "
                 "retrieve it with an entity frame"
             )
-    con = _connect()
+    con = connect()
     try:
         sources = _open(con, plan, datasets)
         tables = []

@@ -18,7 +18,7 @@ from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.features import retrieval, serving
 from shipyard.features.changes import incompatible
-from shipyard.features.materialize import MaterializeReport, Progress, write_view
+from shipyard.features.materialization import MaterializeReport, Progress, write_view
 from shipyard.features.models import (
     KINDS,
     ON_DEMAND,
@@ -109,7 +109,9 @@ class FeaturesService:
                 source.close()
 
     # -- definitions -----------------------------------------------------------------
-    def apply(self, objects: FeatureObject | Iterable[FeatureObject], *, force: bool = False) -> list[ApplyChange]:
+    def apply(
+        self, objects: FeatureObject | Iterable[FeatureObject], *, force: bool = False
+    ) -> list[ApplyChange]:
         """Register definitions; each changed one becomes a new version of its name.
 
         Entities of the views are registered with them. A change that breaks users (a
@@ -169,21 +171,26 @@ class FeaturesService:
             audit.record(current_actor(), "features.apply", f"{kind}:{stored.ref}", payload)
         return ApplyChange(kind, obj.name, stored.version, "created" if current is None else "updated", notes)
 
-    def _check_consistent(self, items: list[tuple[str, FeatureObject]], pending: dict[tuple[str, str], Definition]) -> None:
+    def _check_consistent(
+        self, items: list[tuple[str, FeatureObject]], pending: dict[tuple[str, str], Definition]
+    ) -> None:
         """Names do not clash across views and on-demand features; every reference resolves."""
         from shipyard.features.sources import check_select
 
         for kind, obj in items:
             other = ON_DEMAND if kind == VIEW else VIEW if kind == ON_DEMAND else None
             clash = other is not None and (
-                any(k == other and o.name == obj.name for k, o in items) or self.store.find_latest(other, obj.name)
+                any(k == other and o.name == obj.name for k, o in items)
+                or self.store.find_latest(other, obj.name)
             )
             if clash:
                 raise InvalidInputError(
                     f"{label(kind)} {obj.name!r}: a {label(other or '')} has that name; feature references "
                     "('name:feature') must name one of them"
                 )
-            if isinstance(obj, FeatureView) and obj.source.lstrip().lower().startswith(("select", "with", "from", "(")):
+            if isinstance(obj, FeatureView) and obj.source.lstrip().lower().startswith(
+                ("select", "with", "from", "(")
+            ):
                 check_select(obj.source, f"feature view {obj.name!r}")
 
         def lookup(kind: str, name: str, version: int | None) -> Definition | None:
@@ -241,7 +248,9 @@ class FeaturesService:
             return None
 
     # -- retrieval -------------------------------------------------------------------
-    def plan(self, features: Any = None, service: str | None = None, full_feature_names: bool = False) -> Plan:
+    def plan(
+        self, features: Any = None, service: str | None = None, full_feature_names: bool = False
+    ) -> Plan:
         """What a request for ``features`` (or a registered feature service) reads."""
         if (features is None) == (service is None):
             raise InvalidInputError("pass either features=[...] or service='name'")
@@ -275,7 +284,9 @@ class FeaturesService:
         if (entity_df is None) == (as_of is None):
             raise InvalidInputError("pass either an entity frame or as_of=<time>")
         if as_of is not None:
-            result = retrieval.as_of(plan, as_of, datasets=self.datasets, function_of=self.function_of, format=format)
+            result = retrieval.as_of(
+                plan, as_of, datasets=self.datasets, function_of=self.function_of, format=format
+            )
         else:
             result = retrieval.historical(
                 plan,
@@ -295,8 +306,12 @@ class FeaturesService:
         tracking: TrackingService | None = self._provided("tracking")
         if tracking is None:
             return
-        used = [RunInput("feature_view", v.definition.ref, v.definition.digest, "training") for v in plan.views]
-        used += [RunInput("on_demand", s.definition.ref, s.definition.digest, "training") for s in plan.on_demand]
+        used = [
+            RunInput("feature_view", v.definition.ref, v.definition.digest, "training") for v in plan.views
+        ]
+        used += [
+            RunInput("on_demand", s.definition.ref, s.definition.digest, "training") for s in plan.on_demand
+        ]
         used += [RunInput("dataset", d.ref, d.digest, "training") for d in result.datasets]
         tracking.log_inputs(run_id, used)
 
@@ -344,7 +359,7 @@ class FeaturesService:
         from shipyard.features.sources import open_source
 
         online = self.online_store
-        con = retrieval._connect()
+        con = retrieval.connect()
         reports = []
         try:
             sources = [open_source(con, d.to_object(), self.datasets) for d, _ in work]  # type: ignore[arg-type]
@@ -352,13 +367,24 @@ class FeaturesService:
                 began = time.perf_counter()
                 source.prepare(con, f"__sy_source_{number}")
                 start = None if start_us is None else retrieval.in_unit(start_us, source.unit)
-                rows = write_view(con, source, online, retrieval.in_unit(end_us, source.unit), start, progress)
+                rows = write_view(
+                    con, source, online, retrieval.in_unit(end_us, source.unit), start, progress
+                )
                 end_ms = end_us // 1000
                 start_ms = None if start_us is None else start_us // 1000
-                mark = Watermark(definition.name, definition.version, end_ms, start_ms, rows, now_ms(), current_actor())
+                mark = Watermark(
+                    definition.name, definition.version, end_ms, start_ms, rows, now_ms(), current_actor()
+                )
                 self.store.set_watermark(mark)
                 reports.append(
-                    MaterializeReport(definition.name, definition.version, rows, start_ms, end_ms, time.perf_counter() - began)
+                    MaterializeReport(
+                        definition.name,
+                        definition.version,
+                        rows,
+                        start_ms,
+                        end_ms,
+                        time.perf_counter() - began,
+                    )
                 )
         finally:
             con.close()
@@ -378,7 +404,10 @@ class FeaturesService:
         are computed from the entity rows' other fields.
         """
         return serving.read(
-            self._online_plan(features, service, full_feature_names), self.online_store, entity_rows, self.clock()
+            self._online_plan(features, service, full_feature_names),
+            self.online_store,
+            entity_rows,
+            self.clock(),
         )
 
     def _online_plan(self, features: Any, service: str | None, full: bool) -> serving.OnlinePlan:
@@ -419,8 +448,10 @@ def _collect(objects: FeatureObject | Iterable[FeatureObject]) -> builtins.list[
         add(obj)
         if isinstance(obj, FeatureView):
             for entity in obj.entities:
-                add(entity)  # type: ignore[arg-type]
+                add(entity)
     if not found:
-        raise InvalidInputError("nothing to apply: pass entities, feature views, on-demand features or services")
+        raise InvalidInputError(
+            "nothing to apply: pass entities, feature views, on-demand features or services"
+        )
     ordered = sorted(found.items(), key=lambda item: (KINDS.index(item[0][0]), item[0][1]))
     return [(kind, obj) for (kind, _), obj in ordered]

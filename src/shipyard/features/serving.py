@@ -46,7 +46,9 @@ class OnlinePlan:
             ttl_ms = None if ttl is None else ttl // _MILLISECOND
             dtypes = tuple(view.view.dtypes[f] for f in view.features)
             views.append(
-                OnlineView(view.name, view.view.join_keys, tuple(view.features), tuple(view.columns), ttl_ms, dtypes)
+                OnlineView(
+                    view.name, view.view.join_keys, tuple(view.features), tuple(view.columns), ttl_ms, dtypes
+                )
             )
         steps = tuple((step, function_of(step.feature)) for step in plan.on_demand)
         return cls(tuple(views), steps, tuple(plan.columns))
@@ -55,9 +57,15 @@ class OnlinePlan:
 _MILLISECOND = timedelta(milliseconds=1)
 
 
-def read(plan: OnlinePlan, store: OnlineStore, rows: Sequence[Mapping[str, Any]], now_ms: int) -> dict[str, list[Any]]:
+def read(
+    plan: OnlinePlan, store: OnlineStore, rows: Sequence[Mapping[str, Any]], now_ms: int
+) -> dict[str, list[Any]]:
     """The request fields of ``rows`` and the planned features, one list per column."""
-    if not isinstance(rows, Sequence) or isinstance(rows, str) or not all(isinstance(r, Mapping) for r in rows):
+    if (
+        not isinstance(rows, Sequence)
+        or isinstance(rows, str)
+        or not all(isinstance(r, Mapping) for r in rows)
+    ):
         raise InvalidInputError("entity_rows must be a list of {join key: value} objects")
     count = len(rows)
     fields = list(rows[0]) if count == 1 else list(dict.fromkeys(k for r in rows for k in r))
@@ -73,7 +81,11 @@ def read(plan: OnlinePlan, store: OnlineStore, rows: Sequence[Mapping[str, Any]]
 
 
 def _read_view(
-    view: OnlineView, store: OnlineStore, rows: Sequence[Mapping[str, Any]], now_ms: int, found: dict[str, list[Any]]
+    view: OnlineView,
+    store: OnlineStore,
+    rows: Sequence[Mapping[str, Any]],
+    now_ms: int,
+    found: dict[str, list[Any]],
 ) -> None:
     try:
         if len(view.join_keys) == 1:
@@ -117,7 +129,8 @@ def _run_steps(plan: OnlinePlan, out: dict[str, list[Any]], found: dict[str, lis
                 inputs[name] = pa.array(out[name], from_pandas=True)
             else:
                 raise InvalidInputError(
-                    f"the entity rows have no field {name!r}, an input of on-demand feature {step.feature.name!r}"
+                    f"the entity rows have no field {name!r}, "
+                    f"an input of on-demand feature {step.feature.name!r}"
                 )
         table = compute(step.feature, function, input_frame(inputs), step.outputs)
         for output, column in zip(step.outputs, step.columns, strict=True):

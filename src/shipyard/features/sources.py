@@ -14,11 +14,12 @@ row order in the file), which breaks ties between rows of the same entity and ti
 from __future__ import annotations
 
 import glob as globbing
-import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.features.models import FeatureView, source_kind
@@ -45,7 +46,13 @@ _ACCEPTS = {
     "bool": {"bool"},
     "timestamp": {"timestamp"},
 }
-SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN", "timestamp": "TIMESTAMPTZ"}
+SQL_TYPES = {
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "string": "VARCHAR",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMPTZ",
+}
 """The DuckDB type each dtype is read as."""
 
 
@@ -111,15 +118,13 @@ class Source:
     def prepare(self, con: duckdb.DuckDBPyConnection, alias: str) -> None:
         """Make the relation cheap to read twice: a query source becomes a temporary table."""
         if self.needs_table:
-            with _errors(self.label):
+            with duckdb_errors(self.label):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {alias} AS SELECT * FROM {self.relation}")
                 self.rows = int(con.sql(f"SELECT count(*) FROM {alias}").fetchall()[0][0])
             self.relation, self.needs_table = alias, False
 
 
-def open_source(
-    con: duckdb.DuckDBPyConnection, view: FeatureView, datasets: DatasetService | None
-) -> Source:
+def open_source(con: duckdb.DuckDBPyConnection, view: FeatureView, datasets: DatasetService | None) -> Source:
     """Resolve and check ``view``'s source; raises :class:`InvalidInputError` naming the culprit."""
     kind = source_kind(view.source)
     label = f"feature view {view.name!r} (source {view.source!r})"
@@ -134,7 +139,7 @@ def open_source(
             files = _path_files(view.source, label)
         source = _files_source(con, view, files, label)
         source.datasets = versions
-    with _errors(label):
+    with duckdb_errors(label):
         described = con.sql(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
     source.columns = {str(row[0]): str(row[1]) for row in described}
     check_columns(source)
@@ -192,11 +197,12 @@ def _dataset_files(
 
 def _path_files(pattern: str, label: str) -> list[tuple[str, Path]]:
     if any(c in pattern for c in "*?["):
-        found = sorted(p for p in globbing.glob(pattern, recursive=True) if os.path.isfile(p))
+        matches = globbing.glob(pattern, recursive=True)  # noqa: PTH207  (an absolute pattern)
+        found = sorted(p for p in matches if Path(p).is_file())
         if not found:
             raise InvalidInputError(f"{label}: no file matches {pattern!r}")
         return [(p, Path(p)) for p in found]
-    if not os.path.isfile(pattern):
+    if not Path(pattern).is_file():
         raise InvalidInputError(f"{label}: no such file {pattern!r}")
     return [(pattern, Path(pattern))]
 
@@ -207,8 +213,10 @@ def _files_source(
     """Parquet files are read in place, numbered from their footers; other formats via a table."""
     if all(tabular_format(name) == "parquet" for name, _ in files):
         listed = "[" + ", ".join(path_sql(path) for _, path in files) + "]"
-        with _errors(label):
-            counts = [int(r[0]) for r in con.sql(f"SELECT num_rows FROM parquet_file_metadata({listed})").fetchall()]
+        with duckdb_errors(label):
+            counts = [
+                int(r[0]) for r in con.sql(f"SELECT num_rows FROM parquet_file_metadata({listed})").fetchall()
+            ]
         position = "file_row_number"
         if len(files) > 1:
             offsets = [0]
@@ -256,21 +264,18 @@ def check_select(query: str, label: str) -> None:
         raise InvalidInputError(f"{label}: a query source must be exactly one SELECT statement")
 
 
-class _errors:  # noqa: N801  (used as a function: ``with _errors(label):``)
-    """DuckDB errors while reading a source, as :class:`InvalidInputError` naming the view."""
+@contextmanager
+def duckdb_errors(label: str, details: dict[str, Any] | None = None) -> Iterator[None]:
+    """DuckDB errors raised in the block, as :class:`InvalidInputError` naming ``label``."""
+    import duckdb
 
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        import duckdb
-
-        if isinstance(exc, duckdb.Error):
-            reason = str(exc).split("\n")[0]
-            raise InvalidInputError(f"cannot read {self.label}: {reason}", details={"reason": reason}) from exc
+    try:
+        yield
+    except duckdb.Error as exc:
+        reason = str(exc).split("\n")[0]
+        raise InvalidInputError(
+            f"cannot read {label}: {reason}", details={"reason": reason, **(details or {})}
+        ) from exc
 
 
-__all__ = ["POS", "SQL_TYPES", "Source", "check_select", "family", "open_source", "quote"]
+__all__ = ["POS", "SQL_TYPES", "Source", "check_select", "duckdb_errors", "family", "open_source", "quote"]

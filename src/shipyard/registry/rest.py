@@ -220,7 +220,7 @@ class RestRegistry:
 
     # -- webhooks -------------------------------------------------------------------
     def add_webhook(self, url: str, events: Sequence[str] = ("*",), secret: str | None = None) -> Webhook:
-        """Tell ``url`` about ``events``; the returned webhook's ``secret`` is None (the server keeps it)."""
+        """Tell ``url`` about ``events``; the server keeps the secret (``secret`` comes back hidden)."""
         wanted = [events] if isinstance(events, str) else list(events)
         body = {"url": url, "events": wanted, "secret": secret}
         return wire.webhook_from_json(self.http.request("POST", f"{API}/webhooks", json=body))

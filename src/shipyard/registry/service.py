@@ -22,6 +22,7 @@ recorded as such in the history and the audit log.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from shipyard.tracking.service import TrackingService
     from shipyard.validation.service import ValidationService
 
+log = logging.getLogger("shipyard.registry")
 Authorize = Callable[[str], str]
 Notify = Callable[[str, dict[str, Any]], None]
 EVENTS = ("model_version.created", "alias.changed", "gate.failed")
@@ -196,9 +198,9 @@ class RegistryService:
     def get_version(self, name: str, version: int) -> ModelVersion:
         return self.store.get_version(name, check_version(version))
 
-    def list_versions(self, name: str) -> list[ModelVersion]:
-        """Every version of ``name``, oldest first."""
-        return self.store.list_versions(name)
+    def list_versions(self, name: str, limit: int = 1000, offset: int = 0) -> list[ModelVersion]:
+        """Versions of ``name``, oldest first."""
+        return self.store.list_versions(name, limit=max(1, limit), offset=max(0, offset))
 
     def resolve(self, uri: str | ModelRef) -> ModelVersion:
         """The registered version that ``models:/name/3``, ``models:/name@alias``, ``name:3``,
@@ -498,7 +500,11 @@ class RegistryService:
             self.audit.record(actor, action, target, payload)
 
     def _emit(self, event: str, payload: dict[str, Any]) -> None:
-        self.notify(event, payload)
+        """Tell ``notify``; what it raises is logged, never raised: the change is already made."""
+        try:
+            self.notify(event, payload)
+        except Exception:
+            log.exception("notifying %s failed", event)
 
 
 def _change(

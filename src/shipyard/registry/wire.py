@@ -4,7 +4,7 @@
 Each record travels as its dataclass fields. JSON has no NaN, so non-finite floats
 travel as ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (as run metrics do) and the
 numeric fields of an evaluation are decoded back. A webhook's secret never leaves the
-server: it travels as ``has_secret``.
+server: it travels as ``has_secret`` (and comes back as :data:`HIDDEN_SECRET`).
 
 >>> floats(plain({"roc_auc": float("nan"), "accuracy": 0.5}), "metrics")
 {'roc_auc': nan, 'accuracy': 0.5}
@@ -31,6 +31,7 @@ from shipyard.registry.models import (
 )
 
 T = TypeVar("T")
+HIDDEN_SECRET = "<hidden>"  # a webhook's secret as a client sees it: there is one, the server keeps it
 _NAMED = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -55,7 +56,9 @@ def to_float(value: Any, where: str) -> float:
     if isinstance(value, str) and value in _NAMED:
         return _NAMED[value]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"{where} must be a number (or 'NaN', 'Infinity', '-Infinity'), got {value!r}")
+        raise InvalidInputError(
+            f"{where} must be a number (or 'NaN', 'Infinity', '-Infinity'), got {value!r}"
+        )
     return float(value)
 
 
@@ -156,8 +159,9 @@ def webhook_json(webhook: Webhook) -> dict[str, Any]:
 
 
 def webhook_from_json(body: Mapping[str, Any]) -> Webhook:
-    """The webhook as the server shows it (``secret`` is None: the server keeps it)."""
-    return _record(Webhook, body, secret=None)
+    """The webhook as the server shows it: the server keeps the secret, so ``secret`` is
+    :data:`HIDDEN_SECRET` when there is one, else None."""
+    return _record(Webhook, body, secret=HIDDEN_SECRET if body.get("has_secret") else None)
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
@@ -166,4 +170,3 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 def delivery_from_json(body: Mapping[str, Any]) -> Delivery:
     return _record(Delivery, body)
-

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 from shipyard.workspace import current_workspace
 
 if TYPE_CHECKING:
-    from shipyard.features.materialize import MaterializeReport
+    from shipyard.features.materialization import MaterializeReport
     from shipyard.features.models import ApplyChange, Definition, FeatureObject
 
 
-def apply(objects: FeatureObject | Iterable[FeatureObject], force: bool = False) -> builtins.list[ApplyChange]:
+def apply(
+    objects: FeatureObject | Iterable[FeatureObject], force: bool = False
+) -> builtins.list[ApplyChange]:
     """Register entities, feature views, on-demand features and feature services.
 
     A changed definition becomes a new version (the old one stays readable as
@@ -64,7 +66,9 @@ def materialize(
     return current_workspace().features.materialize(views, start, end)
 
 
-def materialize_incremental(views: Sequence[str] | None = None, end: Any = None) -> builtins.list[MaterializeReport]:
+def materialize_incremental(
+    views: Sequence[str] | None = None, end: Any = None
+) -> builtins.list[MaterializeReport]:
     """Materialise what arrived since each view's last materialisation."""
     return current_workspace().features.materialize_incremental(views, end)
 

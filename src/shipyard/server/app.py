@@ -12,8 +12,19 @@ from shipyard.workspace import Workspace
 
 def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
     """The REST API of ``workspace`` under ``/api/v1``; OpenAPI at ``/docs``."""
-    from shipyard.server.routers import audit, blobs, datasets, experiments, health, runs, tokens, validation
-    from shipyard.server.routers import evaluations, models, webhooks
+    from shipyard.server.routers import (
+        audit,
+        blobs,
+        datasets,
+        evaluations,
+        experiments,
+        health,
+        models,
+        runs,
+        tokens,
+        validation,
+        webhooks,
+    )
 
     app = FastAPI(
         title="Shipyard",

@@ -82,14 +82,16 @@ class ContentStore:
             self.blobs.put_bytes(self.key_for(digest), data)
         return digest
 
-    def packing(self, max_bytes: int = PACK_MAX_BYTES) -> PackWriter:
+    def packing(self, *, looked_up: bool = False, max_bytes: int = PACK_MAX_BYTES) -> PackWriter:
         """A writer that stores many small contents in packs: ``with store.packing() as pack: ...``.
 
         ``pack.put_bytes(data)`` returns the digest at once; the contents are written when
         the block ends (nothing is, if it raises). Meant for contents under
         :data:`~shipyard.storage.packs.PACK_THRESHOLD`; every other method finds them.
+        A content already packed is skipped; one stored loose too, unless the caller has
+        just looked its contents up (``looked_up=True``, after :meth:`stored_sizes`).
         """
-        return PackWriter(self.packs, self._loose_sizes, max_bytes)
+        return PackWriter(self.packs, None if looked_up else self._loose_sizes, max_bytes)
 
     def _loose_sizes(self, hexes: list[str]) -> dict[str, int]:
         keys = {f"{self.prefix}/{hex_[:2]}/{hex_[2:]}": hex_ for hex_ in hexes}

@@ -15,7 +15,6 @@ first write, not when the store is opened.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import stat
@@ -34,6 +33,7 @@ from shipyard.storage.base import (
 )
 
 _CHUNK = 1024 * 1024
+_WRITE_CHUNK = 8 * 1024 * 1024
 
 
 def copy_fd(src: int, dst: int, size: int) -> None:
@@ -51,6 +51,13 @@ def copy_fd(src: int, dst: int, size: int) -> None:
     os.lseek(dst, done, os.SEEK_SET)
     while chunk := os.read(src, _CHUNK):  # the rest, if any (a file that grew is caught later)
         os.write(dst, chunk)
+
+
+def write_bytes(dst: IO[bytes], data: bytes) -> None:
+    """Write ``data`` in slices of a few MiB, without copying it."""
+    view = memoryview(data)
+    for start in range(0, len(view), _WRITE_CHUNK):
+        dst.write(view[start : start + _WRITE_CHUNK])
 
 
 class LocalBlobStore(BlobStore):
@@ -111,7 +118,7 @@ class LocalBlobStore(BlobStore):
             os.close(src)
 
     def _put_bytes(self, key: str, data: bytes) -> None:
-        self._write(key, lambda dst: shutil.copyfileobj(io.BytesIO(data), dst, _CHUNK))
+        self._write(key, lambda dst: write_bytes(dst, data))
 
     def _write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
         final = self._path(key)

@@ -201,14 +201,14 @@ class PackWriter:
 
     Use it as a context manager: what was put is written when the block ends (and when a
     pack fills up); if the block raises, what is still in memory is dropped. A content
-    already packed, already put, or stored loose with its size (``loose_sizes``) is not
-    written again.
+    already packed, already put, or stored loose with its size (``loose_sizes``, unless
+    None) is not written again.
     """
 
     def __init__(
         self,
         index: PackIndex,
-        loose_sizes: Callable[[list[str]], dict[str, int]],
+        loose_sizes: Callable[[list[str]], dict[str, int]] | None,
         max_bytes: int = PACK_MAX_BYTES,
     ) -> None:
         self.index = index
@@ -254,7 +254,7 @@ class PackWriter:
             pending, self._pending, self._pending_bytes = self._pending, {}, 0
             if not pending:
                 return
-            loose = self.loose_sizes(list(pending))
+            loose = self.loose_sizes(list(pending)) if self.loose_sizes is not None else {}
             items = [(hex_, data) for hex_, data in pending.items() if loose.get(hex_) != len(data)]
             if not items:
                 return

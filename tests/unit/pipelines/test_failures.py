@@ -13,10 +13,6 @@ from shipyard.pipelines.service import PipelineService
 from . import flows
 
 
-def steps_of(service: PipelineService, run_id: str) -> dict[str, object]:
-    return {s.node: s for s in service.list_steps(run_id)}
-
-
 def test_a_step_that_fails_is_retried_until_it_succeeds(service: PipelineService, tmp_path: Path) -> None:
     counter = tmp_path / "attempts"
     run = service.run(flows.unreliable, {"counter": str(counter), "failures": 2})

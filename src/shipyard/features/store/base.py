@@ -36,7 +36,9 @@ class FeatureRegistryStore(ABC):
         """The highest-numbered version, or None when the name has none."""
 
     @abstractmethod
-    def list_definitions(self, kind: str | None = None, limit: int = 1000, offset: int = 0) -> list[Definition]:
+    def list_definitions(
+        self, kind: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Definition]:
         """The latest version of every name (of ``kind``), sorted by kind then name."""
 
     @abstractmethod

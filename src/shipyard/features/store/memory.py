@@ -34,7 +34,8 @@ class MemoryFeatureRegistryStore(FeatureRegistryStore):
                 return versions[-1]
             if expected_version is not None and expected_version != len(versions):
                 raise ConflictError(
-                    f"{label(draft.kind)} {draft.name!r} is at version {len(versions)}, not {expected_version}: "
+                    f"{label(draft.kind)} {draft.name!r} is at version {len(versions)}, "
+                    f"not {expected_version}: "
                     "it was changed meanwhile; apply again"
                 )
             if draft.id in self._ids:
@@ -55,7 +56,9 @@ class MemoryFeatureRegistryStore(FeatureRegistryStore):
             versions = self._versions.get((kind, name))
         return versions[-1] if versions else None
 
-    def list_definitions(self, kind: str | None = None, limit: int = 1000, offset: int = 0) -> list[Definition]:
+    def list_definitions(
+        self, kind: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Definition]:
         with self._lock:
             latest = [v[-1] for (k, _), v in self._versions.items() if kind is None or k == kind]
         return sorted(latest, key=lambda d: (d.kind, d.name))[offset : offset + limit]

@@ -42,7 +42,9 @@ class RestFeatureRegistryStore(FeatureRegistryStore):
         found = self.http.request("GET", _path(kind, name, "/latest"))
         return None if found is None else definition_from_json(found)
 
-    def list_definitions(self, kind: str | None = None, limit: int = 1000, offset: int = 0) -> list[Definition]:
+    def list_definitions(
+        self, kind: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Definition]:
         items: list[Definition] = []
         while len(items) < limit:
             size = min(PAGE, limit - len(items))

@@ -81,14 +81,17 @@ class SqlFeatureRegistryStore(SqlStore, FeatureRegistryStore):
         row = self._read(lambda conn: conn.execute(query).first())
         return None if row is None else _definition(row)
 
-    def list_definitions(self, kind: str | None = None, limit: int = 1000, offset: int = 0) -> list[Definition]:
+    def list_definitions(
+        self, kind: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Definition]:
         newest = (
             sa.select(D.c.kind, D.c.name, sa.func.max(D.c.version).label("version"))
             .group_by(D.c.kind, D.c.name)
             .subquery()
         )
         query = sa.select(D).join(
-            newest, sa.and_(D.c.kind == newest.c.kind, D.c.name == newest.c.name, D.c.version == newest.c.version)
+            newest,
+            sa.and_(D.c.kind == newest.c.kind, D.c.name == newest.c.name, D.c.version == newest.c.version),
         )
         if kind is not None:
             query = query.where(D.c.kind == kind)

@@ -53,9 +53,7 @@ class EvaluationIn(BaseModel):
 
 
 @router.post("/evaluations", status_code=201)
-def save_evaluation(
-    body: EvaluationIn, registry: RegistryDep, workspace: WorkspaceDep
-) -> Response:
+def save_evaluation(body: EvaluationIn, registry: RegistryDep, workspace: WorkspaceDep) -> Response:
     """Keep an evaluation computed by a client (editor); 400 if a link does not check out."""
     fields: dict[str, Any] = {**body.model_dump(), "created_at": 0, "created_by": ""}
     evaluation = wire.evaluation_from_json(fields)

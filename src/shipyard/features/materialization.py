@@ -55,7 +55,7 @@ def write_view(
     view = source.view
     names = view.feature_names
     table = latest_rows(con, Wanted(source, names, names), end, start)
-    total = table.num_rows
+    total = int(table.num_rows)
     per_ms = 1000 if source.unit == "us" else 1_000_000
     for offset in range(0, total, BATCH):
         chunk = table.slice(offset, BATCH)
