@@ -68,6 +68,12 @@ def _mem(result: dict[str, Any]) -> str:
     return f"peak {result['peak_rss_bytes'] / MB:,.0f} MB{during}"
 
 
+def _added(result: dict[str, Any]) -> float | None:
+    """How far the timed call raised the worker's RSS above where it started (None: unknown)."""
+    peak, before = result.get("call_peak_rss_bytes"), result.get("rss_before_bytes")
+    return None if peak is None or before is None else max(peak - before, 0)
+
+
 def _row(
     rows: list[list[str]], measure: str, ours: str, theirs: str, ratio: float | None, target: str
 ) -> bool | None:
@@ -85,7 +91,7 @@ def _row(
 def _error(result: Any) -> str:
     if result is None:
         return "not measured"
-    return f"FAILED ({result['error'][:200]})" if "error" in result else ""
+    return f"FAILED ({result['error'][:100]})" if "error" in result else ""
 
 
 def _historical(
@@ -117,6 +123,17 @@ def _historical(
             memory,
             f">= {targets['memory']:g}x",
         )
+        added = [_added(r) for r in (ours, duck)]
+        if None not in added:
+            entry["added_ratio"] = added[1] / max(added[0], 1)
+            _row(
+                rows,
+                "historical RSS added by the call",
+                f"{added[0] / MB:,.0f} MB",
+                f"{added[1] / MB:,.0f} MB",
+                entry["added_ratio"],
+                "",
+            )
     entry["values"] = [
         c
         for c in (

@@ -36,7 +36,8 @@ from typing import Any
 
 from _peer import bench_parser, clean_env, log, peer_python, run_json
 
-PREFECT_REQUIREMENTS = ["prefect==3.8.8", "fastapi<0.125"]
+# The recipe of PEERS.md: newer FastAPI releases break Prefect's ephemeral server.
+PREFECT_REQUIREMENTS = ["prefect", "fastapi<0.125"]
 WORKER_TIMEOUT_S = 900.0
 
 
@@ -117,7 +118,11 @@ def _sy_worker(workload: str, sizes: Sizes) -> dict[str, Any]:
     if run.status.value != "succeeded":
         raise RuntimeError(f"the Shipyard run failed: {run.error}")
     last = sy.pipelines.output(run.id)
-    return {"seconds": seconds, "steps": sizes.steps, "result": last if workload == "chain" else sum(last.values())}
+    return {
+        "seconds": seconds,
+        "steps": sizes.steps,
+        "result": last if workload == "chain" else sum(last.values()),
+    }
 
 
 def _duration(run: Any) -> float:
@@ -155,10 +160,13 @@ def _prefect_worker(workload: str, sizes: Sizes) -> dict[str, Any]:
     def warmup() -> int:
         return noop(noop(-10))
 
+    import prefect
+
     warmup()
     start = time.perf_counter()
     result = chain() if workload == "chain" else branches()
-    return {"seconds": time.perf_counter() - start, "steps": sizes.steps, "result": result}
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "steps": sizes.steps, "result": result, "version": prefect.__version__}
 
 
 def worker_main(side: str, workload: str, quick: bool) -> int:
@@ -214,7 +222,8 @@ def _report(workload: Workload, sy: dict[str, Any] | None, peer: dict[str, Any] 
         if "error" in result:
             parts.append(f"{side} FAILED ({result['error']})")
         else:
-            parts.append(f"{side} {result['seconds']:.3f} s ({_per_step_ms(result):.2f} ms/step)")
+            label = f"{side} {result['version']}" if "version" in result else side
+            parts.append(f"{label} {result['seconds']:.3f} s ({_per_step_ms(result):.2f} ms/step)")
     line = f"pipelines.{workload.name}: " + (", ".join(parts) or "not measured")
     sy_ok = sy is not None and "error" not in sy
     if not workload.peer and sy_ok:
@@ -262,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = Sizes.for_mode(args.quick)
     summary = {
         "benchmark": "pipelines",
-        "peer": "prefect==3.8.8",
+        "peer": "prefect",
         "quick": args.quick,
         "steps": sizes.steps,
         "width": sizes.width,

@@ -160,3 +160,22 @@ def test_unknown_scheme_lists_the_known_ones() -> None:
 def test_sqlite_memory_path_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="memory://"):
         open_online_store("sqlite:///:memory:", None)
+
+
+def test_a_forked_child_uses_its_own_connection(tmp_path: Path) -> None:
+    import multiprocessing
+
+    store = SqliteOnlineStore(f"sqlite:///{tmp_path / 'online.db'}")
+    store.write_batch("v", [("parent", b"1")])
+    child = multiprocessing.get_context("fork").Process(target=_write_in_child, args=(store,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert store.read("v", ["parent", "child"]) == [b"1", b"2"]
+    store.close()
+
+
+def _write_in_child(store: SqliteOnlineStore) -> None:
+    assert store._connections == []
+    store.write_batch("v", [("child", b"2")])
+    assert store.read("v", ["parent"]) == [b"1"]

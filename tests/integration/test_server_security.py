@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from shipyard.core.config import load_settings
-from shipyard.core.errors import PermissionDenied
+from shipyard.core.errors import NotFoundError, PermissionDenied
 from shipyard.storage.digests import digest_bytes
 from shipyard.tracking.service import TrackingService
 from shipyard.tracking.store.rest import RestTrackingStore
@@ -256,6 +256,9 @@ def test_rest_content_store_uploads_once_and_verifies(open_server: Server, tmp_p
     digest, size = content.put_file(source)
     assert (digest, size) == (digest_bytes(source.read_bytes()), 600_000)
     assert content.exists(digest) and content.put_file(source) == (digest, size)
+    assert content.size(digest) == 600_000
+    with pytest.raises(NotFoundError):
+        content.size(digest_bytes(b"never uploaded"))
     assert content.get_bytes(content.put_bytes(b"small")) == b"small"
     content.get_file(digest, tmp_path / "copy.bin")
     assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()

@@ -2,8 +2,9 @@
 
 A version is named ``NAME@V``; ``NAME`` alone is the latest. ``data status`` prints
 ``modified:``/``added:``/``removed:`` lines only when something changed, so scripts
-can grep for them (or use ``--json``); its no-change case usually runs on the lean path
-of :mod:`shipyard.cli.data_status` before this app is even imported.
+can grep for them (or use ``--json``). The console script runs a plain ``data status``
+or ``data add`` on the lean path of :mod:`shipyard.cli.data_lean` when it can, before
+this app is even imported; both print with the same functions.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shipyard.cli import state
-from shipyard.cli.data_render import print_diff, print_gc, print_status, print_version, version_json
-from shipyard.cli.data_status import NO_DATASETS, status_document
+from shipyard.cli.data_lean import NO_DATASETS, added_line, latest_id, status_document, version_json
+from shipyard.cli.data_render import print_diff, print_gc, print_status, print_version
 from shipyard.cli.output import (
     JsonFlag,
     add_row,
@@ -31,7 +32,7 @@ from shipyard.cli.output import (
 from shipyard.core.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.datasets.service import DatasetService, Progress
+    from shipyard.datasets.service import Progress
     from shipyard.workspace import Workspace
 
 app = typer.Typer(help="Datasets: versioned snapshots of files and folders.", no_args_is_help=True)
@@ -53,26 +54,16 @@ def add_command(
 ) -> None:
     """Snapshot PATH as the next version of NAME (nothing new if its content is unchanged)."""
     datasets = state(ctx).workspace.datasets
-    before = _latest_id(datasets, name)
+    before = latest_id(datasets, name)
     with _progress(enabled=not as_json) as progress:
         version = datasets.add(path, name, message, progress=progress)
     created = version.id != before
     if as_json:
         print_json({**version_json(version, files=False), "created": created})
-        return
-    rows = "" if version.row_count is None else f", {version.row_count:,} rows"
-    summary = f"{len(version.files)} files, {human_size(version.size)}{rows}"
-    if created:
-        typer.secho(f"added {version.ref} ({summary}) {version.digest}", fg=typer.colors.GREEN)
+    elif created:
+        typer.secho(added_line(version, created), fg=typer.colors.GREEN)
     else:
-        typer.echo(f"{version.ref} is unchanged ({summary}): no new version")
-
-
-def _latest_id(datasets: DatasetService, name: str) -> str | None:
-    try:
-        return datasets.get(name).id
-    except ShipyardError:  # a new dataset (or a bad name, which add reports)
-        return None
+        typer.echo(added_line(version, created))
 
 
 @contextmanager

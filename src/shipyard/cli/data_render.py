@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from shipyard.cli.data_status import up_to_date_line
+from shipyard.cli.data_lean import up_to_date_line
+from shipyard.cli.data_lean import version_json as version_json
 from shipyard.cli.output import (
     add_row,
     fmt_value,
@@ -16,7 +17,6 @@ from shipyard.cli.output import (
     print_fields,
     print_table,
     short_digest,
-    time_fields,
 )
 
 if TYPE_CHECKING:
@@ -25,24 +25,6 @@ if TYPE_CHECKING:
 
 MAX_FILES_SHOWN = 50
 PROFILE_STATS = ("null_count", "min", "max", "mean", "std", "distinct_count")
-
-
-def version_json(v: DatasetVersion, files: bool = True) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "ref": v.ref,
-        "file_count": len(v.files),
-        **time_fields("created_at", v.created_at),
-    }
-    for name in ("id", "name", "version", "digest", "kind", "size", "row_count", "message", "created_by"):
-        doc[name] = getattr(v, name)
-    doc["source_path"] = v.source_path
-    if files:
-        doc.update(
-            files=[{"path": f.path, "digest": f.digest, "size": f.size} for f in v.files],
-            schema=v.schema,
-            profile=v.profile,
-        )
-    return doc
 
 
 def print_status(r: StatusReport) -> None:

@@ -1,9 +1,9 @@
 """The ``shipyard`` console script.
 
-``shipyard data status`` first tries the lean path of :mod:`shipyard.cli.data_status`,
-which answers the no-change case without loading Typer, Rich or SQLAlchemy. Every other
-command, and a status that finds a change or cannot be sure, runs the Typer app of
-:mod:`shipyard.cli.main`, imported only then.
+A plain ``shipyard data status`` or ``data add`` first tries the lean path of
+:mod:`shipyard.cli.data_lean`, which loads neither Typer nor Rich (and, for a no-change
+status, not SQLAlchemy either). Every other command, and whatever the lean path cannot
+answer for sure, runs the Typer app of :mod:`shipyard.cli.main`, imported only then.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 def main() -> None:
     """Entry point of the ``shipyard`` console script."""
     argv = sys.argv[1:]
-    if "status" in argv and "data" in argv:
-        from shipyard.cli.data_status import run_lean
+    if "data" in argv:
+        from shipyard.cli.data_lean import run_lean
 
         code = run_lean(argv)
         if code is not None:

@@ -140,7 +140,8 @@ def _refused(exc: GateFailed, as_json: bool) -> NoReturn:
     if as_json:
         print_json({**exc.to_dict(), "report": report})
     else:
-        print_report(report, "Gates")
+        d = exc.details
+        print_report(report, f"Gates of {d.get('name')}@{d.get('alias')} for version {d.get('version')}")
     error(exc.message, GATE_FAILED)
 
 
@@ -218,11 +219,14 @@ def policy_command(
     if policy is None:
         typer.echo(f"{name}@{alias} has no policy: any version may be promoted")
         return
+    import yaml
+
     from shipyard.registry.gates import describe
 
     table = make_table("#", "gate", "as written")
     for number, gate in enumerate(policy.gates, start=1):
-        add_row(table, str(number), describe(gate), str(short_form(gate)))
+        written = yaml.safe_dump(short_form(gate), default_flow_style=True, sort_keys=False).strip()
+        add_row(table, str(number), describe(gate), written)
     verb = "set" if set_file is not None else "has"
     print_table(table, f"{name}@{alias} {verb} {len(policy.gates)} gate(s) (by {policy.updated_by})")
 

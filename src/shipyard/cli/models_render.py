@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
 
 MAX_METRICS = 6  # metrics shown per evaluation in a table (--json has them all)
+HEADLINE_METRICS = ("roc_auc", "accuracy", "f1", "log_loss", "rmse", "mae", "r2")
 
 
 def _timed(doc: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -146,7 +147,10 @@ def print_version(
 def print_evaluations(evaluations: Sequence[Evaluation]) -> None:
     table = make_table("dataset", "target", "rows", "metrics", "when", "by")
     for e in evaluations:
-        shown = dict(list(e.metrics.items())[:MAX_METRICS])
+        first = [m for m in HEADLINE_METRICS if m in e.metrics] + [
+            m for m in e.metrics if m not in HEADLINE_METRICS
+        ]
+        shown = {m: e.metrics[m] for m in first[:MAX_METRICS]}
         add_row(table, e.dataset_ref, e.target, str(e.n_rows), summarize(shown, MAX_METRICS),
                 human_time(e.created_at), e.created_by)  # fmt: skip
     print_table(table, "Evaluations")

@@ -21,7 +21,7 @@ Every :class:`~shipyard.core.errors.ShipyardError` becomes one red line on stder
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 import orjson
@@ -31,6 +31,10 @@ from rich.console import Console, OverflowMethod
 from rich.table import Table
 from rich.text import Text
 
+from shipyard.cli.plain import human_size as human_size  # re-exported: plain.py needs no Rich
+from shipyard.cli.plain import iso as iso
+from shipyard.cli.plain import json_text
+from shipyard.cli.plain import time_fields as time_fields
 from shipyard.core.errors import (
     AlreadyExistsError,
     BackendUnavailable,
@@ -99,27 +103,7 @@ def fail(exc: ShipyardError) -> NoReturn:
 
 def print_json(data: Any) -> None:
     """One JSON document on stdout: keys sorted, NaN and infinities as null."""
-    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
-
-
-def iso(ms: int | None) -> str | None:
-    """Milliseconds since the epoch as ISO-8601 UTC.
-
-    >>> iso(1_700_000_000_123)
-    '2023-11-14T22:13:20.123Z'
-    """
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def time_fields(name: str, ms: int | None) -> dict[str, Any]:
-    """``{name: iso, name_ms: ms}`` for a ``--json`` document.
-
-    >>> time_fields("start_time", 0)
-    {'start_time': '1970-01-01T00:00:00.000Z', 'start_time_ms': 0}
-    """
-    return {name: iso(ms), f"{name}_ms": ms}
+    typer.echo(json_text(data))
 
 
 def human_time(ms: int | None) -> str:
@@ -150,20 +134,6 @@ def human_duration(ms: int | None) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {sec:02d}s"
-
-
-def human_size(size: int) -> str:
-    """Bytes in binary units.
-
-    >>> human_size(512), human_size(2048), human_size(5 * 1024**3)
-    ('512 B', '2.0 KiB', '5.0 GiB')
-    """
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def short_digest(digest: str, length: int = 12) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from blake3 import blake3
 
 from shipyard.client.http import HttpClient
-from shipyard.core.errors import BackendUnavailable
+from shipyard.core.errors import BackendUnavailable, NotFoundError
 from shipyard.storage.digests import PREFIX, check_digest, digest_bytes, digest_file
 
 CHUNK = 1024 * 1024
@@ -35,6 +35,13 @@ class RestContentStore:
     def exists(self, digest: str) -> bool:
         """Whether the server holds content with this digest."""
         return self.http.exists(_path(digest))
+
+    def size(self, digest: str) -> int:
+        """The size in bytes of the content of ``digest``; NotFoundError if absent."""
+        headers = self.http.head(_path(digest))
+        if headers is None:
+            raise NotFoundError(f"no content with digest {digest}")
+        return int(headers["content-length"])
 
     def put_file(self, path: Path) -> tuple[str, int]:
         """Upload the file at ``path`` unless the server has its content; return (digest, size)."""

@@ -78,11 +78,15 @@ class HttpClient:
 
     def exists(self, path: str) -> bool:
         """``HEAD path``: True on 2xx, False on 404, the server's error otherwise."""
+        return self.head(path) is not None
+
+    def head(self, path: str) -> Mapping[str, str] | None:
+        """``HEAD path``: the answer's headers on 2xx, None on 404, the server's error otherwise."""
         response = self._send("HEAD", path)
         if response.status_code == 404:
-            return False
+            return None
         raise_for_error(response)
-        return True
+        return response.headers
 
     @contextmanager
     def stream(self, path: str, params: Params | None = None) -> Iterator[Iterator[bytes]]:

@@ -147,16 +147,14 @@ def _fingerprint(path: Path | str) -> Fingerprint:
 
 
 def _absolute(paths: Sequence[Path | str], root: Path | None) -> list[str]:
-    """Absolute paths (the cache's keys); a str path already under a normalised root is kept as is."""
-    base = os.path.abspath(root) if root is not None else None  # noqa: PTH100
-    under = base + os.sep if base is not None and base == str(root) else None
+    """Absolute paths (the cache's keys); a plain str path under ``root`` is joined, not normalised."""
+    if root is None:
+        return [os.path.abspath(p) for p in paths]  # noqa: PTH100
+    base = os.path.abspath(root)  # noqa: PTH100
+    head = str(root).rstrip(os.sep) + os.sep
     return [
-        p
-        if under is not None
-        and isinstance(p, str)
-        and p.startswith(under)
-        and "/." not in p
-        and "//" not in p
+        base.rstrip(os.sep) + os.sep + p[len(head) :]
+        if isinstance(p, str) and p.startswith(head) and "/." not in p[len(head) - 1 :] and "//" not in p
         else os.path.abspath(p)  # noqa: PTH100
         for p in paths
     ]

@@ -13,13 +13,18 @@ database that is not embedded SQLite) returns None: the caller then asks the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shipyard.core.errors import ShipyardError
 from shipyard.datasets.reports import StatusReport
-from shipyard.datasets.snapshot import SourceFile, scan_folder, scan_source
 from shipyard.datasets.statcache import listing, read_tree
 from shipyard.datasets.store.sqlite_reader import latest_versions
+
+if TYPE_CHECKING:
+    from shipyard.datasets.snapshot import SourceFile
+
+Row = tuple[str, int, int, int]
 
 #: Where the stat cache lives in a Shipyard home.
 STAT_CACHE = ("cache", "statcache.sqlite")
@@ -32,11 +37,50 @@ def source_listing(files: list[SourceFile]) -> bytes:
 
 def scan_existing(source: Path) -> list[SourceFile] | None:
     """The files of a source folder or file as ``data status`` scans them; None if it is neither."""
+    from shipyard.datasets.snapshot import scan_folder, scan_source
+
     if source.is_dir():
         return scan_folder(source)
     if source.is_file():
         return scan_source(source)[1]
     return None
+
+
+def quick_listing(source: str) -> tuple[bytes, int] | None:
+    """The listing of a source as :func:`source_listing` of its scan gives, and its length; or None.
+
+    One ``scandir`` per folder and one ``stat`` per file, and no check of names: a name
+    the full scan would refuse or spell otherwise is simply not in a recorded listing, so
+    the two cannot be equal. A symlink or a special file gives None (the full scan
+    decides about those).
+    """
+    try:
+        st = os.stat(source)  # noqa: PTH116
+        if os.path.isdir(source):  # noqa: PTH112
+            rows: list[Row] = []
+            if not _scan_into(source, "", rows):
+                return None
+        elif os.path.isfile(source):  # noqa: PTH113
+            rows = [(os.path.basename(source), st.st_size, st.st_mtime_ns, st.st_ino)]  # noqa: PTH119
+        else:
+            return None
+    except OSError:
+        return None
+    return listing(rows), len(rows)
+
+
+def _scan_into(folder: str, prefix: str, rows: list[Row]) -> bool:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not _scan_into(entry.path, prefix + entry.name + "/", rows):
+                    return False
+            elif entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                rows.append((prefix + entry.name, st.st_size, st.st_mtime_ns, st.st_ino))
+            else:  # a symlink or a special file
+                return False
+    return True
 
 
 def quick_status(uri: str, home: Path, name: str | None = None) -> list[StatusReport] | None:
@@ -52,12 +96,8 @@ def quick_status(uri: str, home: Path, name: str | None = None) -> list[StatusRe
         tree = read_tree(cache, head.source_path)
         if tree is None or tree[0] != head.digest:
             return None
-        source = Path(head.source_path)
-        try:
-            files = scan_existing(source)
-        except (ShipyardError, OSError):
+        scanned = quick_listing(head.source_path)
+        if scanned is None or scanned[0] != tree[1]:
             return None
-        if files is None or source_listing(files) != tree[1]:
-            return None
-        reports.append(StatusReport(head.ref, str(source), [], [], [], len(files), 0))
+        reports.append(StatusReport(head.ref, str(Path(head.source_path)), [], [], [], scanned[1], 0))
     return reports

@@ -72,9 +72,9 @@ class DatasetService:
     ) -> DatasetVersion:
         """Snapshot a file or folder as the next version of ``name`` (or return the latest if equal)."""
         name = check_dataset_name(name)
+        kind, files = scan_source(path)
         source = str(Path(path).absolute())
-        kind, files = scan_source(source)
-        hashed = self._hash(files, Path(source), progress)
+        hashed = self._hash(files, Path(path), progress)
         entries = tuple(
             FileEntry(f.logical, digest, size)
             for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)

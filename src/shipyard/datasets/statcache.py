@@ -127,4 +127,4 @@ def read_tree(cache_path: Path | str, root: str) -> tuple[str, bytes] | None:
 
 def listing(files: Iterable[tuple[str, int, int, int]]) -> bytes:
     """The canonical listing of ``(logical path, size, mtime_ns, inode)`` (sorted here)."""
-    return orjson.dumps(sorted([list(f) for f in files]))
+    return orjson.dumps(sorted(tuple(f) for f in files))

@@ -408,3 +408,7 @@ pipeline_cache = sa.Table(
     sa.Column("pipeline_run_id", Id, nullable=False),
     sa.Column("created_at", Ms, nullable=False),
 )
+
+# -- serving (migration 0006) -----------------------------------------------------------
+
+# -- monitoring (migration 0007) --------------------------------------------------------

@@ -83,7 +83,7 @@ class Order:
         if kind == "STRUCT":
             tie = "0" if created is None else f"coalesce({created}, {-_BIG})"
             return f"{{'t': {time}, 'c': {tie}, 'p': {POS}}}"
-        key = f"({time} - {self.lo})::{kind} * {2**self.low_bits}::{kind} + {POS}::{kind}"
+        key = f"({time} - {self.lo})::{kind} * {2**self.low_bits}::{kind} + 0::{kind}"
         if created is not None and self.created is not None:
             tie = f"coalesce({created} - {self.created[0] - 1}, 0)::{kind}"
             key += f" + {tie} * {2**self.pos_bits}::{kind}"
@@ -143,7 +143,7 @@ def point_in_time(
         f"{order.source_key(time, source.created_sql())} AS {KEY}, "
         f"{wanted.feature_sql()} FROM {source.relation} WHERE {where}"
     )
-    fresh = "TRUE" if ttl is None else f"s.{T} >= e.{T} - {ttl}"
+    fresh = "TRUE" if ttl is None else f"s.{T} > e.{T} - {ttl}"
     picked = ", ".join(f"CASE WHEN {fresh} THEN s.{quote(c)} END AS {quote(c)}" for c in wanted.columns)
     on = " AND ".join(f"e.{k} = s.{k}" for k in _keys(source))
     query = (

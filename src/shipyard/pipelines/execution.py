@@ -174,7 +174,7 @@ def execute(call: StepCall, blobs: Blobs) -> CallResult:
         }
         bound = inspect.BoundArguments(step.signature, OrderedDict(kwargs))
         returned = step.fn(*bound.args, **bound.kwargs)
-    except Exception:
+    except (Exception, SystemExit):  # sys.exit() in a step fails the step, not the driver
         return _failed(call, started, clock, _traceback(), retryable=True)
     try:
         outputs = _store(step, call.outputs, returned, blobs)

@@ -16,7 +16,6 @@ shipyard.core.errors.InvalidInputError: the steps form a cycle: b -> a -> b
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,30 +85,6 @@ def to_json(template: Any, marker: Callable[[Ref | Param], Any] = marker_json) -
         out = {k: to_json(v, marker) for k, v in template.items()}
         return {"$literal": out} if any(k.startswith("$") for k in out) else out
     return template
-
-
-def check_literal(value: Any, where: str) -> None:
-    """Refuse a literal that is not a JSON value (finite numbers, string keys)."""
-    if value is None or isinstance(value, bool | int | str):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{where}: {value} is not a finite number")
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            check_literal(item, where)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(f"{where}: dictionary keys must be strings, got {key!r}")
-            check_literal(item, where)
-        return
-    raise InvalidInputError(
-        f"{where}: a {type(value).__module__}.{type(value).__qualname__} cannot be an argument; pass a JSON "
-        "value (number, string, bool, None, list, dict), a pipeline parameter or the output of a step"
-    )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,6 +94,30 @@ class ParamSpec:
         return value
 
 
+def check_literal(value: Any, where: str) -> None:
+    """Refuse a literal that is not a JSON value (finite numbers, string keys)."""
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{where}: {value} is not a finite number")
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            check_literal(item, where)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(f"{where}: dictionary keys must be strings, got {key!r}")
+            check_literal(item, where)
+        return
+    raise InvalidInputError(
+        f"{where}: a {type(value).__module__}.{type(value).__qualname__} cannot be an argument; pass a JSON "
+        "value (number, string, bool, None, list, dict), a pipeline parameter or the output of a step"
+    )
+
+
 def _article(type_name: str) -> str:
     return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
@@ -123,6 +148,7 @@ def bind_params(specs: Mapping[str, ParamSpec], values: Mapping[str, Any], where
     bound = {}
     for name, spec in specs.items():
         bound[name] = spec.coerce(values[name]) if name in values else spec.default
+        check_literal(bound[name], f"{where}: parameter {name!r}")
     return bound
 
 

@@ -57,7 +57,8 @@ class Pipeline:
         self.graph: Graph = trace(fn, self.name, self.params)
         module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
         # How to import it again (what `resume` needs); None when it is not importable by name.
-        self.source = f"{module}:{qualname}" if module and "<" not in qualname else None
+        importable = module and module != "__main__" and "<" not in qualname
+        self.source = f"{module}:{qualname}" if importable else None
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 

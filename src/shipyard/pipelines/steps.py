@@ -25,7 +25,7 @@ from shipyard.core.errors import InvalidInputError
 if TYPE_CHECKING:
     from shipyard.pipelines.tracing import Tracer
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")  # no ".": "<node>.<output>" names an output
 _tokens = itertools.count(1)
 
 #: Every live step of this process by token: a worker forked from the driver finds its steps
@@ -62,10 +62,10 @@ class StepOptions:
 
 
 def check_step_name(name: object, what: str = "step name") -> str:
-    """A name usable in artifact paths and tags: a letter or ``_``, then letters, digits, ``_ . -``."""
+    """A name usable in artifact paths and tags: a letter or ``_``, then letters, digits, ``_ -``."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidInputError(
-            f"{what} {name!r} is invalid: use a letter or '_' followed by letters, digits, '_', '.' or '-'"
+            f"{what} {name!r} is invalid: use a letter or '_' followed by letters, digits, '_' or '-'"
         )
     return name
 

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.pipelines.graph import Graph, Node, Param, Ref, check_literal
-from shipyard.pipelines.params import ParamSpec, param_specs
+from shipyard.pipelines.graph import Graph, Node, Param, Ref
+from shipyard.pipelines.params import ParamSpec, check_literal, param_specs
 from shipyard.pipelines.steps import Step
 
 _current: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar("shipyard_tracer", default=None)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipyard.features.models import FeatureView
@@ -38,8 +38,8 @@ ZONES = [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timede
 source_rows = st.lists(
     st.fixed_dictionaries(
         {
-            "user_id": st.integers(0, 3),
-            "slot": st.integers(0, 8),
+            "user_id": st.integers(0, 2),
+            "slot": st.integers(0, 5),
             "jitter_ns": st.sampled_from([0, 0, 0, 1000, 999_000, 1]),
             "created": st.none() | st.integers(0, 4),
             "value": st.none() | st.floats(-100, 100, allow_nan=False),
@@ -51,14 +51,14 @@ source_rows = st.lists(
 entity_rows = st.lists(
     st.fixed_dictionaries(
         {
-            "user_id": st.integers(0, 4),  # 4 has no feature rows
-            "slot": st.integers(-1, 12),
+            "user_id": st.integers(0, 3),  # 3 has no feature rows
+            "slot": st.integers(-1, 8),
             "delta_us": st.sampled_from([0, 0, 1, -1, 1000]),
             "zone": st.integers(0, len(ZONES) - 1),
         }
     ),
     min_size=1,
-    max_size=25,
+    max_size=30,
 )
 
 
@@ -81,7 +81,12 @@ def source_frame(rows: list[dict[str, Any]], style: str, created: bool) -> pd.Da
     return frame
 
 
+GRID = [{"user_id": u, "slot": s, "delta_us": 0, "zone": u % len(ZONES)} for u in range(4) for s in range(-1, 8)]
+"""Entity rows probing every user at every slot, added to the drawn ones."""
+
+
 def entity_frame(rows: list[dict[str, Any]], style: str) -> tuple[pd.DataFrame, list[pd.Timestamp]]:
+    rows = [*rows, *GRID]
     instants = [BASE + r["slot"] * STEP + pd.Timedelta(microseconds=r["delta_us"]) for r in rows]
     if style == "utc":
         column: Any = pd.Series(instants, dtype="datetime64[us, UTC]")
@@ -131,7 +136,14 @@ def _same(actual: Any, wanted: Any) -> bool:
     return not pd.isna(actual) and math.isclose(float(actual), float(wanted))
 
 
+TIE = [
+    {"user_id": 1, "slot": 2, "jitter_ns": 0, "created": 3, "value": 1.0, "count": 1},
+    {"user_id": 1, "slot": 2, "jitter_ns": 0, "created": 1, "value": 2.0, "count": 2},
+]
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(rows=TIE, entities=[GRID[0]], ttl=None, created=True, source_style="aware_us", entity_style="utc")
 @given(
     rows=source_rows,
     entities=entity_rows,

@@ -174,3 +174,34 @@ def echo(value: str) -> str:
 @sy.pipeline
 def unreliable(counter: str, failures: int):
     return {"flaky": echo(flaky(counter, failures)), "steady": total(numbers(3))}
+
+
+@sy.step
+def pid(tag: int) -> int:
+    import os
+
+    return os.getpid()
+
+
+@sy.step
+def pids(first: int, second: int) -> list[int]:
+    import os
+
+    return [first, second, os.getpid()]
+
+
+@sy.pipeline
+def where():
+    return pids(pid(1), pid(2))
+
+
+@sy.step(timeout=30)
+def exits(code: int) -> int:
+    import os
+
+    os._exit(code)
+
+
+@sy.pipeline
+def crashing(code: int = 3):
+    return exits(code)

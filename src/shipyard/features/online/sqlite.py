@@ -7,16 +7,19 @@ writer, and a commit does not wait for the disk (a power cut may lose the last c
 never corrupt the file; materialization can simply be run again).
 
 Each thread gets a connection of its own, opened on first use; ``close()`` closes them
-all. A batch is written by ``executemany`` inside one ``BEGIN IMMEDIATE`` transaction, so
-concurrent writers (threads or processes) take turns instead of failing, and a reader
-sees a batch whole or not at all. Reads use constant SQL texts, which ``sqlite3`` keeps
-prepared in each connection's statement cache.
+all, and a forked child process opens its own instead of sharing its parent's. A batch
+is written by ``executemany`` inside one ``BEGIN IMMEDIATE`` transaction, so concurrent
+writers (threads or processes) take turns instead of failing, and a reader sees a batch
+whole or not at all. Reads use constant SQL texts, which ``sqlite3`` keeps prepared in
+each connection's statement cache.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +72,8 @@ class SqliteOnlineStore(OnlineStore):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
+        forget = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := forget()) is not None and method())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -77,6 +82,12 @@ class SqliteOnlineStore(OnlineStore):
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
+
+    def _after_fork(self) -> None:
+        """A forked child must not touch its parent's connections: it opens its own."""
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections = []
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
