@@ -83,7 +83,7 @@ class Order:
         if kind == "STRUCT":
             tie = "0" if created is None else f"coalesce({created}, {-_BIG})"
             return f"{{'t': {time}, 'c': {tie}, 'p': {POS}}}"
-        key = f"({time} - {self.lo})::{kind} * {2**self.low_bits}::{kind} + 0::{kind}"
+        key = f"({time} - {self.lo})::{kind} * {2**self.low_bits}::{kind} + {POS}::{kind}"
         if created is not None and self.created is not None:
             tie = f"coalesce({created} - {self.created[0] - 1}, 0)::{kind}"
             key += f" + {tie} * {2**self.pos_bits}::{kind}"

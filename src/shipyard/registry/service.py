@@ -226,8 +226,9 @@ class RegistryService:
     ) -> RegisteredModel | ModelVersion:
         """Set a description (of the model, or of one version) and model-card ``fields``.
 
-        ``fields`` always belong to the model's card (a None value removes one). Returns
-        the version when one is named, else the model.
+        ``fields`` always belong to the model's card (a None value removes one); a None
+        ``description`` leaves the current one. Returns the version when one is named, else
+        the model.
         """
         actor = self.authorize("editor")
         clean = check_card_fields(fields)
@@ -240,7 +241,11 @@ class RegistryService:
         number = check_version(version)
         if clean:
             self.store.update_model(name, None, clean)
-        updated = self.store.update_version(name, number, description)
+        # None leaves the version's description as it is, like the model's.
+        if description is None:
+            updated = self.store.get_version(name, number)
+        else:
+            updated = self.store.update_version(name, number, description)
         payload = {"description": description, "fields": clean}
         self._record(actor, "model.describe", f"model:{name}/{number}", payload)
         return updated

@@ -43,7 +43,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def datasets(tmp_path: Path) -> DatasetService:
-    return DatasetService(MemoryDatasetStore(), ContentStore(LocalBlobStore(tmp_path / "blobs")), home=tmp_path / "h")
+    return DatasetService(
+        MemoryDatasetStore(), ContentStore(LocalBlobStore(tmp_path / "blobs")), home=tmp_path / "h"
+    )
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipyard.features.models import FeatureView
+from shipyard.features.offline import Order
 from shipyard.features.online.memory import MemoryOnlineStore
 from shipyard.features.service import FeaturesService
 from shipyard.features.store.memory import MemoryFeatureRegistryStore
@@ -33,7 +35,7 @@ from .conftest import USER
 BASE = pd.Timestamp("2024-03-10 05:00", tz="UTC")  # New York changes to summer time at 07:00 UTC
 STEP = pd.Timedelta(minutes=10)
 TTLS = [None, STEP, 2 * STEP, 3 * STEP + pd.Timedelta(microseconds=1)]
-ZONES = [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-4))]
+ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-4))]
 
 source_rows = st.lists(
     st.fixed_dictionaries(
@@ -64,7 +66,12 @@ entity_rows = st.lists(
 
 def source_frame(rows: list[dict[str, Any]], style: str, created: bool) -> pd.DataFrame:
     unit = "ns" if style == "aware_ns" else "us"
-    times = [BASE + r["slot"] * STEP + pd.Timedelta(r["jitter_ns"] if unit == "ns" else r["jitter_ns"] // 1000 * 1000, "ns") for r in rows]
+    times = [
+        BASE
+        + r["slot"] * STEP
+        + pd.Timedelta(r["jitter_ns"] if unit == "ns" else r["jitter_ns"] // 1000 * 1000, "ns")
+        for r in rows
+    ]
     frame = pd.DataFrame(
         {
             "user_id": pd.array([r["user_id"] for r in rows], dtype="int64"),
@@ -81,7 +88,9 @@ def source_frame(rows: list[dict[str, Any]], style: str, created: bool) -> pd.Da
     return frame
 
 
-GRID = [{"user_id": u, "slot": s, "delta_us": 0, "zone": u % len(ZONES)} for u in range(4) for s in range(-1, 8)]
+GRID = [
+    {"user_id": u, "slot": s, "delta_us": 0, "zone": u % len(ZONES)} for u in range(4) for s in range(-1, 8)
+]
 """Entity rows probing every user at every slot, added to the drawn ones."""
 
 
@@ -97,20 +106,32 @@ def entity_frame(rows: list[dict[str, Any]], style: str) -> tuple[pd.DataFrame, 
     elif style == "mixed":
         column = pd.Series(
             [
-                t.to_pydatetime().replace(tzinfo=None) if r["zone"] == 0 else t.to_pydatetime().astimezone(ZONES[r["zone"]])
+                t.to_pydatetime().replace(tzinfo=None)
+                if r["zone"] == 0
+                else t.to_pydatetime().astimezone(ZONES[r["zone"]])
                 for t, r in zip(instants, rows, strict=True)
             ],
             dtype=object,
         )
     else:  # ISO strings with offsets
-        column = pd.Series([t.to_pydatetime().astimezone(ZONES[r["zone"]]).isoformat() for t, r in zip(instants, rows, strict=True)])
+        column = pd.Series(
+            [
+                t.to_pydatetime().astimezone(ZONES[r["zone"]]).isoformat()
+                for t, r in zip(instants, rows, strict=True)
+            ]
+        )
     frame = pd.DataFrame({"row": np.arange(len(rows)), "user_id": [r["user_id"] for r in rows], "ts": column})
     return frame, instants
 
 
-def reference(source: pd.DataFrame, entity: pd.DataFrame, instants: list[pd.Timestamp], ttl: Any) -> list[tuple[Any, Any]]:
+def reference(
+    source: pd.DataFrame, entity: pd.DataFrame, instants: list[pd.Timestamp], ttl: Any
+) -> list[tuple[Any, Any]]:
     """The expected (value, count) of each entity row, by brute force."""
-    events = [pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tzinfo is None else pd.Timestamp(t) for t in source["event_time"]]
+    events = [
+        pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tzinfo is None else pd.Timestamp(t)
+        for t in source["event_time"]
+    ]
     created = list(source["created"]) if "created" in source else [None] * len(source)
     expected = []
     for user, t in zip(entity["user_id"], instants, strict=True):
@@ -160,6 +181,28 @@ def test_historical_matches_a_brute_force_reference(
     source_style: str,
     entity_style: str,
 ) -> None:
+    check_against_reference(rows, entities, ttl, created, source_style, entity_style)
+
+
+@pytest.mark.parametrize("encoding", ["HUGEINT", "STRUCT"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=source_rows, ttl=st.sampled_from(TTLS), created=st.booleans())
+def test_every_sort_key_encoding_gives_the_same_answers(
+    encoding: str, rows: list[dict[str, Any]], ttl: Any, created: bool
+) -> None:
+    """Wide time ranges or many rows need a HUGEINT or STRUCT key instead of an UBIGINT one."""
+    with mock.patch.object(Order, "sql_type", new=property(lambda self: encoding)):
+        check_against_reference(rows, [GRID[0]], ttl, created, "aware_us", "utc")
+
+
+def check_against_reference(
+    rows: list[dict[str, Any]],
+    entities: list[dict[str, Any]],
+    ttl: Any,
+    created: bool,
+    source_style: str,
+    entity_style: str,
+) -> None:
     source = source_frame(rows, source_style, created)
     entity, instants = entity_frame(entities, entity_style)
     with tempfile.TemporaryDirectory() as folder:
@@ -193,7 +236,13 @@ def test_ties_on_event_time_go_to_the_latest_created_then_the_last_row(tmp_path:
         {
             "user_id": [1, 1, 1, 2, 2],
             "event_time": [at] * 5,
-            "created": [at + timedelta(hours=2), at + timedelta(hours=3), at + timedelta(hours=1), None, None],
+            "created": [
+                at + timedelta(hours=2),
+                at + timedelta(hours=3),
+                at + timedelta(hours=1),
+                None,
+                None,
+            ],
             "value": [1.0, 2.0, 3.0, 4.0, 5.0],
         }
     )
@@ -217,7 +266,12 @@ def test_the_ttl_edge_is_exclusive(tmp_path: Path, ttl: timedelta | None) -> Non
     path = tmp_path / "rows.parquet"
     pd.DataFrame({"user_id": [1], "event_time": [at], "value": [1.5]}).to_parquet(path, index=False)
     view = FeatureView(
-        name="v", entities=[USER], source=str(path), timestamp_field="event_time", ttl=ttl, features={"value": "float"}
+        name="v",
+        entities=[USER],
+        source=str(path),
+        timestamp_field="event_time",
+        ttl=ttl,
+        features={"value": "float"},
     )
     service = FeaturesService(MemoryFeatureRegistryStore(), None, MemoryOnlineStore())
     service.apply([view])

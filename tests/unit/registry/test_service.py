@@ -310,6 +310,9 @@ def test_describe_model_and_version(registry: RegistryService, good: ModelVersio
     )
     assert isinstance(version, ModelVersion) and version.description == "baseline"
     assert registry.get_model("fraud").fields == {"limitations": "EU"}
+    # Setting only fields keeps the version's description.
+    registry.describe("fraud", 1, fields={"intended_use": "triage"})
+    assert registry.get_version("fraud", 1).description == "baseline"
     with pytest.raises(InvalidInputError):
         registry.describe("fraud", fields={"owner": 3})  # type: ignore[dict-item]
 
