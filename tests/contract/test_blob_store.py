@@ -172,6 +172,48 @@ class BlobStoreContract:
         assert store.get_bytes("k") == b"old"
         assert list(store.list_keys()) == ["k"]
 
+    def test_get_range(self, store: BlobStore) -> None:
+        store.put_bytes("r", BINARY)
+        assert store.get_range("r", 0, 10) == BINARY[:10]
+        assert store.get_range("r", 100, 50) == BINARY[100:150]
+        assert store.get_range("r", len(BINARY) - 3, 10) == BINARY[-3:]  # cut where the blob ends
+        assert store.get_range("r", 5, 0) == b""
+        with pytest.raises(NotFoundError):
+            store.get_range("no/such", 0, 1)
+        with pytest.raises(InvalidInputError):
+            store.get_range("r", -1, 1)
+
+    def test_find_sizes(self, store: BlobStore) -> None:
+        store.put_bytes("cas/00/aa", b"12")
+        store.put_bytes("cas/01/bb", b"")
+        store.put_bytes("top", b"xyz")
+        keys = ["cas/00/aa", "cas/00/zz", "cas/01/bb", "cas/ff/cc", "top", "none"]
+        assert store.find_sizes(keys) == {"cas/00/aa": 2, "cas/01/bb": 0, "top": 3}
+        with pytest.raises(InvalidInputError):
+            store.find_sizes(["../up"])
+
+    def test_staged_file_is_stored_on_commit_only(self, store: BlobStore, tmp_path: Path) -> None:
+        src = tmp_path / "src.bin"
+        src.write_bytes(BINARY)
+        staged = store.stage_file(src, fingerprint(src.stat()))
+        assert list(store.list_keys()) == []
+        staged.commit("staged/blob")
+        staged.discard()  # harmless after a commit
+        assert store.get_bytes("staged/blob") == BINARY
+        dropped = store.stage_file(src, fingerprint(src.stat()))
+        dropped.discard()
+        assert list(store.list_keys()) == ["staged/blob"]
+
+    def test_staged_file_changed_meanwhile_is_refused(self, store: BlobStore, tmp_path: Path) -> None:
+        src = tmp_path / "src.bin"
+        src.write_bytes(BINARY)
+        staged = store.stage_file(src, fingerprint(src.stat()))
+        src.write_bytes(BINARY + b"more")
+        with pytest.raises(ConflictError, match="changed while it was being added"):
+            staged.commit("k")
+        assert list(store.list_keys()) == []
+        assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".shipyard-tmp")]
+
     def test_reopens_from_its_uri(self, store: BlobStore) -> None:
         store.put_bytes("k", b"v")
         endpoint = getattr(store, "endpoint_url", None)

@@ -19,6 +19,7 @@ from shipyard.cli import (
     data,
     db,
     experiments,
+    features,
     init,
     models,
     pipelines,
@@ -58,6 +59,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(features.app, name="features")
 app.add_typer(models.app, name="models")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pipelines.app, name="pipelines")

@@ -19,10 +19,9 @@ then an optimisation to switch off (``StatCache`` is optional everywhere).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -79,7 +78,8 @@ class HashResult:
     """Digests and sizes in the order of the paths given; how many files were read or cached.
 
     ``contents`` maps the index of a small file that was read to its bytes, when the
-    caller asked to keep them (``keep_below``); ``started_ns`` is when hashing began.
+    caller asked to keep them (``keep_below``); ``started_ns`` is when hashing began;
+    ``fresh`` are the stat cache entries of the files just read.
     """
 
     digests: list[str]
@@ -88,6 +88,7 @@ class HashResult:
     cached: int
     contents: dict[int, bytes] = field(default_factory=dict)
     started_ns: int = 0
+    fresh: list[CacheRow] = field(default_factory=list)
 
 
 def read_small(path: Path | str, size_hint: int = 0) -> bytes:
@@ -113,29 +114,29 @@ def read_digest(path: Path | str) -> str:
     return digest_file(path)
 
 
-@contextlib.contextmanager
-def _naming(path: Path | str) -> Iterator[None]:
-    """Turn an error reading ``path`` into an InvalidInputError naming it."""
-    try:
-        yield
-    except IsADirectoryError as exc:
-        raise InvalidInputError(f"cannot hash {str(path)!r}: it is a folder, not a file") from exc
-    except (NotFoundError, FileNotFoundError) as exc:
-        raise InvalidInputError(f"cannot read {str(path)!r}: it disappeared while being read") from exc
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+def reading_error(path: Path | str, exc: OSError | NotFoundError) -> InvalidInputError:
+    """The InvalidInputError naming ``path`` for an error met reading it."""
+    if isinstance(exc, IsADirectoryError):
+        return InvalidInputError(f"cannot hash {str(path)!r}: it is a folder, not a file")
+    if isinstance(exc, NotFoundError | FileNotFoundError):
+        return InvalidInputError(f"cannot read {str(path)!r}: it disappeared while being read")
+    return InvalidInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}")
 
 
 def file_digest(path: Path | str) -> str:
     """The digest of one file; a file that cannot be read is an InvalidInputError naming it."""
-    with _naming(path):
+    try:
         return read_digest(path)
+    except (OSError, NotFoundError) as exc:
+        raise reading_error(path, exc) from exc
 
 
 def file_content(path: Path | str, size_hint: int = 0) -> bytes:
     """The content of one (small) file; a file that cannot be read is an InvalidInputError naming it."""
-    with _naming(path):
+    try:
         return read_small(path, size_hint)
+    except OSError as exc:
+        raise reading_error(path, exc) from exc
 
 
 def _fingerprint(path: Path | str) -> Fingerprint:
@@ -169,6 +170,8 @@ def hash_files(
     stats: Sequence[Fingerprint] | None = None,
     keep_below: int = 0,
     keep_budget: int = KEEP_BUDGET,
+    on_start: Callable[[list[int]], None] | None = None,
+    save: bool = True,
 ) -> HashResult:
     """Digest every file of ``paths``; with a ``cache``, unchanged files under ``root`` are not read.
 
@@ -176,7 +179,9 @@ def hash_files(
     each file is stat'ed here). ``on_file(size)`` is called once per file (cached ones
     first), from the calling thread. The bytes of files under ``keep_below`` bytes that
     are read are kept in the result (up to ``keep_budget`` bytes in all), so a caller
-    that stores them next need not read them again.
+    that stores them next need not read them again. ``on_start`` is called with the
+    indexes of the files about to be read, before any is. With ``save=False`` the new
+    cache entries are not written but returned (``fresh``), for the caller to save.
     """
     started = time.time_ns()
     prints = list(stats) if stats is not None else [_fingerprint(p) for p in paths]
@@ -188,14 +193,17 @@ def hash_files(
         digests.append(hit[3] if hit is not None and hit[:3] == fp else None)
     todo = [i for i, d in enumerate(digests) if d is None]
     sizes = [fp[0] for fp in prints]
+    if on_start is not None:
+        on_start(todo)
     contents = _hash_missing(
         paths, todo, digests, sizes, on_file, _to_keep(todo, sizes, keep_below, keep_budget)
     )
-    if cache is not None:
-        cache.save(_fresh_rows(todo, keys, prints, digests, sizes, started))
+    fresh = _fresh_rows(todo, keys, prints, digests, sizes, started)
+    if cache is not None and save:
+        cache.save(fresh)
     done = [d for d in digests if d is not None]
     assert len(done) == len(digests)
-    return HashResult(done, sizes, len(todo), len(paths) - len(todo), contents, started)
+    return HashResult(done, sizes, len(todo), len(paths) - len(todo), contents, started, fresh)
 
 
 def _to_keep(todo: list[int], sizes: list[int], below: int, budget: int) -> set[int]:
@@ -229,7 +237,10 @@ def _hash_missing(
     contents: dict[int, bytes] = {}
 
     def read(i: int) -> None:
-        data = file_content(paths[i], sizes[i])
+        try:
+            data = read_small(paths[i], sizes[i])
+        except OSError as exc:
+            raise reading_error(paths[i], exc) from exc
         digests[i], sizes[i] = PREFIX + blake3(data).hexdigest(), len(data)
         if i in keep:
             contents[i] = data

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -37,9 +37,22 @@ from shipyard.storage.packs import PACK_THRESHOLD
 
 if TYPE_CHECKING:
     from shipyard.governance.service import AuditService
-    from shipyard.storage.cas import ContentStore
+    from shipyard.storage.cas import ContentStore, StagedContent
 
 Files = list[SourceFile]
+#: Files at least this big are copied into a local store while they are hashed.
+STAGE_THRESHOLD = 32 * 1024 * 1024
+
+
+class Snapshot(NamedTuple):
+    """What an ``add`` found: the files of the source, their manifest and its digest."""
+
+    kind: str
+    source: str
+    files: Files
+    entries: tuple[FileEntry, ...]
+    digest: str
+    hashed: HashResult
 
 
 class Progress(Protocol):
@@ -74,52 +87,90 @@ class DatasetService:
         name = check_dataset_name(name)
         kind, files = scan_source(path)
         source = str(Path(path).absolute())
-        hashed = self._hash(files, Path(path), progress)
-        entries = tuple(
-            FileEntry(f.logical, digest, size)
-            for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
-        )
-        digest = manifest_digest(entries)
+        staged: dict[int, StagedContent] = {}  # big files copied into the store while hashed
+        try:
+            hashed = self._hash(files, Path(path), progress, lambda todo: self._stage(files, todo, staged))
+            entries = tuple(
+                FileEntry(f.logical, digest, size)
+                for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
+            )
+            snapshot = Snapshot(kind, source, files, entries, manifest_digest(entries), hashed)
+            try:
+                version = self._record_version(name, message, snapshot, staged, progress)
+            except BaseException:
+                self._remember(source, files, hashed, None)  # what was hashed need not be hashed again
+                raise
+        finally:
+            for copy in staged.values():
+                copy.discard()
+        self._remember(source, files, hashed, snapshot.digest)
+        return version
+
+    def _stage(self, files: Files, todo: list[int], staged: dict[int, StagedContent]) -> None:
+        """Start copying the big files about to be hashed into a content store that can take them."""
+        from shipyard.storage.cas import ContentStore
+
+        if isinstance(self.content, ContentStore):
+            for i in todo:
+                if files[i].size >= STAGE_THRESHOLD:
+                    staged[i] = self.content.stage_file(files[i].path, files[i].fingerprint)
+
+    def _record_version(
+        self,
+        name: str,
+        message: str | None,
+        snapshot: Snapshot,
+        staged: dict[int, StagedContent],
+        progress: Progress | None,
+    ) -> DatasetVersion:
+        """Store the contents and record the version (or return the latest, when it is the same)."""
         latest = self.store.find_latest_version(name)
-        if latest is not None and latest.digest == digest:
-            self._remember(source, files, hashed, digest)
+        if latest is not None and latest.digest == snapshot.digest:
             return latest
-        schema, row_count, profile = _profile(files)
-        self._upload(files, entries, hashed.contents, progress)
+        schema, row_count, profile = _profile(snapshot.files)
+        self._upload(snapshot, staged, progress)
         from shipyard.core.actors import current_actor
 
         draft = DatasetVersion(
             id=new_id(),
             name=name,
             version=0,
-            digest=digest,
+            digest=snapshot.digest,
             created_at=now_ms(),
-            kind=kind,
-            files=entries,
-            size=sum(e.size for e in entries),
+            kind=snapshot.kind,
+            files=snapshot.entries,
+            size=sum(e.size for e in snapshot.entries),
             message=message,
             created_by=current_actor(),
-            source_path=source,
+            source_path=snapshot.source,
             row_count=row_count,
             schema=schema,
             profile=profile,
         )
         version = self.store.create_version(draft, dataset_id=new_id())
         if version.id == draft.id:
-            self._record("dataset.add", version, {"digest": digest, "files": len(entries)})
-        self._remember(source, files, hashed, digest)
+            self._record("dataset.add", version, {"digest": version.digest, "files": len(version.files)})
         return version
 
-    def _remember(self, source: str, files: Files, hashed: HashResult, manifest: str) -> None:
-        """Record the listing of ``source`` with its manifest, if every file is out of the racy window."""
+    def _remember(self, source: str, files: Files, hashed: HashResult, manifest: str | None) -> None:
+        """Save the new stat cache entries; with ``manifest``, also the listing of ``source``,
+        if every file is out of the racy window (see :mod:`shipyard.datasets.statcache`)."""
         if self.stat_cache is None:
             return
-        for f, size in zip(files, hashed.sizes, strict=True):
-            if size != f.size or not is_settled(f.mtime_ns, hashed.started_ns):
-                return
-        self.stat_cache.save_tree(source, manifest, source_listing(files))
+        settled = manifest is not None and all(
+            size == f.size and is_settled(f.mtime_ns, hashed.started_ns)
+            for f, size in zip(files, hashed.sizes, strict=True)
+        )
+        tree = (source, manifest, source_listing(files)) if settled and manifest is not None else None
+        self.stat_cache.save(hashed.fresh, tree)
 
-    def _hash(self, files: Files, root: Path, progress: Progress | None) -> HashResult:
+    def _hash(
+        self,
+        files: Files,
+        root: Path,
+        progress: Progress | None,
+        on_start: Callable[[list[int]], None] | None = None,
+    ) -> HashResult:
         on_file: Callable[[int], None] | None = None
         if progress is not None:
             progress.start("hash", sum(f.size for f in files))
@@ -131,19 +182,23 @@ class DatasetService:
             on_file=on_file,
             stats=[f.fingerprint for f in files],
             keep_below=PACK_THRESHOLD,
+            on_start=on_start,
+            save=False,  # saved with the source's listing once the version is recorded
         )
 
     def _upload(
-        self, files: Files, entries: Sequence[FileEntry], kept: dict[int, bytes], progress: Progress | None
+        self, snapshot: Snapshot, staged: dict[int, StagedContent], progress: Progress | None
     ) -> None:
         """Store the contents not yet in the content store: small ones in packs, big ones loose.
 
         The bytes of small files kept from hashing are stored as they were hashed; a big
-        file is copied with the digest just computed and refused (ConflictError) if its
-        stat changed since. A content store over REST gets each file uploaded instead.
+        file is stored from its staged copy, or copied now, under the digest just computed,
+        and refused (ConflictError) if its stat changed since. A content store over REST
+        gets each file uploaded instead.
         """
         from shipyard.storage.cas import ContentStore
 
+        files, entries, kept = snapshot.files, snapshot.entries, snapshot.hashed.contents
         first: dict[str, int] = {}
         for i, entry in enumerate(entries):
             first.setdefault(entry.digest, i)
@@ -155,15 +210,19 @@ class DatasetService:
         missing = [i for digest, i in first.items() if stored.get(digest) != entries[i].size]
         if progress is not None:
             progress.start("upload", sum(entries[i].size for i in missing))
-        small = [i for i in missing if entries[i].size < PACK_THRESHOLD]
         with content.packing(looked_up=True) as pack:
-            for i in small:
-                pack.put_bytes(self._small_content(files[i], entries[i], kept.get(i)), entries[i].digest)
-                if progress is not None:
-                    progress.advance("upload", entries[i].size)
+            for i in missing:
+                if entries[i].size < PACK_THRESHOLD:
+                    pack.put_bytes(self._small_content(files[i], entries[i], kept.get(i)), entries[i].digest)
+                    if progress is not None:
+                        progress.advance("upload", entries[i].size)
 
         def put(i: int) -> None:
-            content.put_file(files[i].path, entries[i].digest, unchanged=files[i].fingerprint)
+            copy = staged.pop(i, None)
+            if copy is not None:
+                copy.commit(entries[i].digest)
+            else:
+                content.put_file(files[i].path, entries[i].digest, unchanged=files[i].fingerprint)
             if progress is not None:
                 progress.advance("upload", entries[i].size)
 
@@ -212,7 +271,11 @@ class DatasetService:
         if self._unchanged_listing(version, files):
             return StatusReport(version.ref, str(source), [], [], [], len(files), 0)
         hashed = hash_files(
-            [f.path for f in files], cache=self.stat_cache, root=source, stats=[f.fingerprint for f in files]
+            [f.path for f in files],
+            cache=self.stat_cache,
+            root=source,
+            stats=[f.fingerprint for f in files],
+            save=False,
         )
         now = {f.logical: (d, size) for f, d, size in zip(files, hashed.digests, hashed.sizes, strict=True)}
         before = {e.path: (e.digest, e.size) for e in version.files}
@@ -226,8 +289,7 @@ class DatasetService:
             unchanged_count=len(now.keys() & before.keys()) - len(modified),
             hashed=hashed.hashed,
         )
-        if report.clean:
-            self._remember(version.source_path, files, hashed, version.digest)
+        self._remember(version.source_path, files, hashed, version.digest if report.clean else None)
         return report
 
     def _unchanged_listing(self, version: DatasetVersion, files: Files) -> bool:

@@ -59,6 +59,8 @@ class StatCache:
     # -- per-file entries --------------------------------------------------------------
     def load(self, root: Path | str) -> dict[str, tuple[int, int, int, str]]:
         """Every entry at or under ``root``: absolute path -> (size, mtime_ns, inode, digest)."""
+        if not self.path.is_file():
+            return {}
         base = os.path.abspath(root)  # noqa: PTH100  (no symlink resolution, fast)
         low = base.rstrip(os.sep) + os.sep
         high = base.rstrip(os.sep) + chr(ord(os.sep) + 1)
@@ -79,13 +81,17 @@ class StatCache:
         except _ERRORS:
             return {}
 
-    def save(self, rows: Iterable[CacheRow]) -> None:
-        """Write entries in one transaction (replacing older ones for the same paths)."""
+    def save(self, rows: Iterable[CacheRow], tree: tuple[str, str, bytes] | None = None) -> None:
+        """Write entries (replacing older ones for the same paths), and a source's ``tree``.
+
+        ``tree`` is ``(root, manifest digest, listing)``, as for :meth:`save_tree`; all is
+        written in one transaction.
+        """
         by_folder: dict[str, dict[str, list[object]]] = {}
         for path, size, mtime_ns, inode, digest in rows:
             folder, _, name = path.rpartition(os.sep)
             by_folder.setdefault(folder, {})[name] = [size, mtime_ns, inode, digest]
-        if not by_folder:
+        if not by_folder and tree is None:
             return
         with contextlib.suppress(*_ERRORS), contextlib.closing(self._connect()) as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -96,6 +102,8 @@ class StatCache:
                     conn.execute(
                         "INSERT OR REPLACE INTO folders VALUES (?, ?)", (folder, orjson.dumps(merged))
                     )
+                if tree is not None:
+                    conn.execute("INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", tree)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -108,8 +116,7 @@ class StatCache:
 
     def save_tree(self, root: str, manifest: str, listing: bytes) -> None:
         """Record that the source ``root`` had the content ``manifest`` when it had ``listing``."""
-        with contextlib.suppress(*_ERRORS), contextlib.closing(self._connect()) as conn:
-            conn.execute("INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", (root, manifest, listing))
+        self.save((), (root, manifest, listing))
 
 
 def read_tree(cache_path: Path | str, root: str) -> tuple[str, bytes] | None:

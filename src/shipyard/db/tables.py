@@ -410,5 +410,67 @@ pipeline_cache = sa.Table(
 )
 
 # -- serving (migration 0006) -----------------------------------------------------------
+# One row per deployment; ``latest_version`` is the counter spec versions come from (bumped in
+# the same transaction). An undeployed deployment keeps its row and history (``deleted_at``).
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("deleted_at", Ms),
+)
+
+# Every version of every spec, never changed once written. ``spec`` is the JSON of the routes,
+# feature service, batching and routing key (DeploymentSpec.content()).
+deployment_specs = sa.Table(
+    "deployment_specs",
+    metadata,
+    sa.Column("deployment", sa.String(128), sa.ForeignKey("deployments.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("reason", sa.Text),
+)
+
+# The last status the data plane reported for each route.
+route_status = sa.Table(
+    "route_status",
+    metadata,
+    sa.Column("deployment", sa.String(128), sa.ForeignKey("deployments.name"), primary_key=True),
+    sa.Column("route", sa.String(64), primary_key=True),
+    sa.Column("model_version", sa.String(300)),  # "fraud:7"
+    sa.Column("state", sa.String(16), nullable=False),  # ready, loading, failed
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+# The index of the prediction log: one row per Parquet segment in the content store.
+prediction_segments = sa.Table(
+    "prediction_segments",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("deployment", sa.String(128), nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("min_ts", Ms, nullable=False),
+    sa.Column("max_ts", Ms, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Index("ix_prediction_segments_deployment_min_ts", "deployment", "min_ts"),
+)
+
+# Feedback: the true label of a prediction, by request id (JSON value), sent later.
+prediction_labels = sa.Table(
+    "prediction_labels",
+    metadata,
+    sa.Column("request_id", sa.String(128), primary_key=True),
+    sa.Column("deployment", sa.String(128), nullable=False, index=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("ts", Ms, nullable=False),
+    sa.Column("recorded_at", Ms, nullable=False),
+)
+
 
 # -- monitoring (migration 0007) --------------------------------------------------------

@@ -95,6 +95,11 @@ class FeaturesService:
         return datasets
 
     @property
+    def audit(self) -> AuditService | None:
+        audit: AuditService | None = self._provided("audit")
+        return audit
+
+    @property
     def online_store(self) -> OnlineStore:
         online: OnlineStore | None = self._provided("online")
         if online is None:
@@ -163,7 +168,7 @@ class FeaturesService:
         expected = 0 if current is None else current.version
         stored = self.store.create_definition(pending[key], expected_version=expected)
         notes = tuple(forced.get(key, ()))
-        audit = self._provided("audit")
+        audit = self.audit
         if audit is not None and stored.id == pending[key].id:
             from shipyard.core.actors import current_actor
 

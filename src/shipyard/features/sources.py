@@ -62,7 +62,9 @@ def family(duck_type: str) -> str:
     >>> family("DECIMAL(18,3)"), family("TIMESTAMP WITH TIME ZONE"), family("BLOB")
     ('float', 'timestamp', 'other')
     """
-    upper = duck_type.upper()
+    upper = duck_type.upper().strip('"')
+    if upper == "NULL":  # a column with no value at all (all null): it fits any dtype
+        return "null"
     if upper in _INT:
         return "int"
     if upper in _FLOAT or upper.startswith("DECIMAL"):
@@ -169,7 +171,7 @@ def check_columns(source: Source) -> None:
             )
     for name, dtype in view.dtypes.items():
         found = family(columns[name])
-        if found not in _ACCEPTS[dtype]:
+        if found not in _ACCEPTS[dtype] and found != "null":
             raise InvalidInputError(
                 f"{source.label}: feature {name!r} is declared {dtype!r} but the column is {columns[name]}",
                 details={"view": view.name, "feature": name, "dtype": dtype, "column_type": columns[name]},

@@ -115,3 +115,46 @@ class LoadedModel:
             )
         out = np.asarray(self._flavor.predict_proba(self.raw, self.prepare(data), self.descriptor))
         return out.reshape(-1, 1) if out.ndim == 1 else out
+
+    # -- the serving fast path -------------------------------------------------------
+    def predict_rows(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Predictions on a 2-D array whose columns are the signature's inputs, in order.
+
+        For serving: the caller has already checked the values against the signature, so
+        no DataFrame is built or checked when the framework takes arrays (a scikit-learn
+        model fitted without column names); other models get a frame of the signature's
+        columns and dtypes. Same output shape as :meth:`predict`.
+        """
+        import numpy as np
+
+        out = self._flavor.predict_array(self.raw, matrix, proba=False)
+        if out is None:
+            out = self._flavor.predict(self.raw, self.rows_frame(matrix), self.descriptor)
+        out = np.asarray(out)
+        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
+
+    def predict_proba_rows(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """:meth:`predict_proba` on an already checked 2-D array (see :meth:`predict_rows`)."""
+        import numpy as np
+
+        if self.descriptor.task != "classifier":
+            return self.predict_proba(matrix)  # raises the same error
+        out = self._flavor.predict_array(self.raw, matrix, proba=True)
+        if out is None:
+            out = self._flavor.predict_proba(self.raw, self.rows_frame(matrix), self.descriptor)
+        out = np.asarray(out)
+        return out.reshape(-1, 1) if out.ndim == 1 else out
+
+    def rows_frame(self, matrix: np.ndarray[Any, Any]) -> pd.DataFrame:
+        """A 2-D array as a DataFrame with the signature's column names and dtypes."""
+        import pandas as pd
+
+        signature = self.descriptor.signature
+        if signature is None:
+            return as_frame(matrix)
+        frame = pd.DataFrame(matrix, columns=signature.column_names)
+        casts = {c.name: _PANDAS_DTYPES[c.dtype] for c in signature.inputs if c.dtype in _PANDAS_DTYPES}
+        return frame.astype(casts) if casts else frame
+
+
+_PANDAS_DTYPES = {"int": "int64", "float": "float64", "bool": "bool"}

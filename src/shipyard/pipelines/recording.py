@@ -1,16 +1,18 @@
 """Writing a pipeline run's progress: step records, cache entries, and one tracked child run per step.
 
-Writes are batched: changes wait in memory and go out at most every
-``interval_s`` seconds (and when the run ends), each batch in one transaction of the
-pipeline store plus one of the tracking store. A pipeline of 100 quick steps costs
-a few transactions instead of several hundred. What a crash can lose is the last
-interval of records; the outputs themselves are already in the artifact store, and
-a rerun finds them again through the cache.
+Writes are batched: changes wait in memory, and a background thread writes them every
+``interval_s`` seconds (the rest when the run ends), each batch in one transaction of
+the pipeline store plus one of the tracking store. A pipeline of 100 quick steps costs a
+few transactions instead of several hundred, the runner never waits for the database,
+and a long step's ``running`` state is visible while it runs. A batch that fails to
+write is kept and tried again with the next one; what a crash can lose is the last
+interval of records (the outputs are already in the artifact store, and a rerun finds
+them again through the cache).
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,7 @@ MAX_PARAM_CHARS = 6000
 
 
 class Recorder:
-    """Collects step changes of one pipeline run and writes them in batches."""
+    """Collects step changes of one pipeline run and writes them in batches, from a thread of its own."""
 
     def __init__(
         self,
@@ -58,50 +60,84 @@ class Recorder:
         self._children: list[CompletedRun] = []
         self._children_of: dict[str, str] = {}  # node -> its tracking run id
         self._outputs: dict[str, dict[str, OutputRef]] = {}  # node -> its outputs
-        self._last = time.monotonic()
+        self._lock = threading.Lock()  # guards the pending records
+        self._write_lock = threading.Lock()  # one batch at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self, steps: list[StepRun]) -> None:
+        """Record the run and its pending steps, and start writing batches."""
         self._children_of = {s.node: s.tracking_run_id or "" for s in steps}
         self.store.create_run(self.run, steps)
+        self._thread = threading.Thread(
+            target=self._loop, name=f"shipyard-pipeline-{self.run.id[-8:]}", daemon=True
+        )
+        self._thread.start()
 
     def update(self, step: StepRun, cache: CacheEntry | None = None) -> None:
         """Note a step's new state (and the cache entry its success made)."""
-        self._steps[step.node] = step
-        self._outputs[step.node] = step.outputs
-        if cache is not None:
-            self._cache.append(cache)
-        if step.status.is_terminal:
-            self._children.append(self._child(step))
+        child = self._child(step) if step.status.is_terminal else None
+        with self._lock:
+            self._steps[step.node] = step
+            self._outputs[step.node] = step.outputs
+            if cache is not None:
+                self._cache.append(cache)
+            if child is not None:
+                self._children.append(child)
         if self.on_change is not None:
             self.on_change(step)
 
-    def maybe_flush(self) -> None:
-        if time.monotonic() - self._last >= self.interval_s:
-            self.flush()
-
     def flush(self) -> None:
-        steps, cache, children = self._take()
-        if steps or cache:
-            self.store.save_steps(self.run.id, steps, cache)
-        if children:
-            self.tracking.record_runs(self.experiment_id, children)
+        """Write the pending records now; a failed part stays pending and its error is raised."""
+        with self._write_lock:
+            steps, cache, children = self._take()
+            try:
+                if steps or cache:
+                    self.store.save_steps(self.run.id, steps, cache)
+            except Exception:
+                self._put_back(steps, cache, children)
+                raise
+            try:
+                if children:
+                    self.tracking.record_runs(self.experiment_id, children)
+            except Exception:
+                self._put_back([], [], children)
+                raise
 
     def finish(self, status: PipelineStatus, error: str | None) -> PipelineRun:
-        """Write what is left and end the pipeline run and its tracked run."""
-        steps, cache, children = self._take()
-        if children:
-            self.tracking.record_runs(self.experiment_id, children)
-        ended = self.store.end_run(self.run.id, status, now_ms(), error, steps, cache)
+        """Stop the writer, write what is left, and end the pipeline run and its tracked run."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._write_lock:
+            steps, cache, children = self._take()
+            if children:
+                self.tracking.record_runs(self.experiment_id, children)
+            ended = self.store.end_run(self.run.id, status, now_ms(), error, steps, cache)
         if self.run.tracking_run_id is not None:
             final = RunStatus.FINISHED if status is PipelineStatus.SUCCEEDED else RunStatus.FAILED
             self.tracking.end_run(self.run.tracking_run_id, final, error)
         return ended
 
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.flush()
+            except Exception:  # kept pending: the next batch (or finish) tries again, and raises
+                continue
+
     def _take(self) -> tuple[list[StepRun], list[CacheEntry], list[CompletedRun]]:
-        taken = (list(self._steps.values()), self._cache, self._children)
-        self._steps, self._cache, self._children = {}, [], []
-        self._last = time.monotonic()
+        with self._lock:
+            taken = (list(self._steps.values()), self._cache, self._children)
+            self._steps, self._cache, self._children = {}, [], []
         return taken
+
+    def _put_back(self, steps: list[StepRun], cache: list[CacheEntry], children: list[CompletedRun]) -> None:
+        with self._lock:
+            for step in steps:
+                self._steps.setdefault(step.node, step)  # a newer record of the node wins
+            self._cache[:0] = cache
+            self._children[:0] = children
 
     def _child(self, step: StepRun) -> CompletedRun:
         """The tracked run of a finished step: status, attempts, duration, cache hit, inputs, outputs."""

@@ -89,7 +89,6 @@ class Runner:
                 for future in done:
                     self._finished(self.running.pop(future), future)
                 self._enforce_timeouts()
-                self.recorder.maybe_flush()
         finally:
             for running in self.running.values():
                 running.attempt.cancel()
@@ -100,8 +99,7 @@ class Runner:
         now = time.monotonic()
         times = [r.deadline for r in self.running.values() if r.deadline is not None]
         times += self.retry_at.values()
-        times.append(now + self.recorder.interval_s)
-        return max(min(times) - now, 0.0)
+        return max(min(times) - now, 0.0) if times else None
 
     def _start_ready(self) -> None:
         """Reuse or submit every ready node (reusing one may make others ready, hence the loop)."""

@@ -18,6 +18,7 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
         datasets,
         evaluations,
         experiments,
+        features,
         health,
         models,
         runs,
@@ -45,4 +46,6 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
     for module in (models, evaluations, webhooks):  # the model registry
         app.include_router(module.router)
     app.include_router(runs.search_router)
+    app.include_router(features.router)  # the feature store
+    app.include_router(features.online_router)
     return app

@@ -79,6 +79,27 @@ def temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
 
 
+class StagedFile:
+    """A local file on its way into a blob store before its key is known: ``commit(key)`` or ``discard()``.
+
+    This default copies nothing before ``commit``, which uploads with ``put_file`` (the
+    file must still have the fingerprint ``unchanged``). A backend that can copy ahead (a
+    local folder) returns a subclass that copies in the background meanwhile.
+    """
+
+    def __init__(self, store: BlobStore, local_path: Path, unchanged: Fingerprint) -> None:
+        self.store = store
+        self.local_path = Path(local_path)
+        self.unchanged = unchanged
+
+    def commit(self, key: str) -> None:
+        """Store the file under ``key`` (ConflictError if it changed since its fingerprint was taken)."""
+        self.store.put_file(key, self.local_path, unchanged=self.unchanged)
+
+    def discard(self) -> None:
+        """Drop what was copied (nothing here); safe to call again, and after ``commit``."""
+
+
 class BlobStore(ABC):
     """A key -> bytes store; see the module docstring for the error and atomicity rules."""
 
@@ -105,6 +126,13 @@ class BlobStore(ABC):
             self._put_file(check_key(key), local_path)
         else:
             self._put_file_unchanged(check_key(key), local_path, unchanged)
+
+    def stage_file(self, local_path: Path, unchanged: Fingerprint) -> StagedFile:
+        """Start storing a local file whose key is not known yet (say, while it is being hashed).
+
+        Finish with ``commit(key)``, or ``discard()``: see :class:`StagedFile`.
+        """
+        return StagedFile(self, local_path, unchanged)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, atomically."""

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
-from shipyard.storage.base import BlobStore, Fingerprint, temp_sibling
+from shipyard.storage.base import BlobStore, Fingerprint, StagedFile, temp_sibling
 from shipyard.storage.digests import PREFIX, check_digest, digest_bytes, digest_file
 from shipyard.storage.packs import PACK_MAX_BYTES, Location, PackIndex, PackWriter, drop_from_packs
 
@@ -81,6 +81,15 @@ class ContentStore:
         if self.stored_size(digest) != len(data):
             self.blobs.put_bytes(self.key_for(digest), data)
         return digest
+
+    def stage_file(self, path: Path | str, unchanged: Fingerprint) -> StagedContent:
+        """Start storing a (big) file before its digest is known, to overlap the copy with hashing.
+
+        A local store copies it in the background; finish with ``commit(digest)`` once the
+        file is hashed (the file must still have the fingerprint ``unchanged``), or
+        ``discard()``.
+        """
+        return StagedContent(self, self.blobs.stage_file(Path(path), unchanged), unchanged[0])
 
     def packing(self, *, looked_up: bool = False, max_bytes: int = PACK_MAX_BYTES) -> PackWriter:
         """A writer that stores many small contents in packs: ``with store.packing() as pack: ...``.
@@ -272,3 +281,24 @@ class ContentStore:
         self.packs.refresh()
         for hex_ in sorted(self.packs.digests() - seen):
             yield PREFIX + hex_
+
+
+class StagedContent:
+    """A file on its way into a content store, committed under its digest once that is known."""
+
+    def __init__(self, store: ContentStore, staged: StagedFile, size: int) -> None:
+        self.store = store
+        self.staged = staged
+        self.size = size
+
+    def commit(self, digest: str) -> tuple[str, int]:
+        """Store the file as the content ``digest`` (unless already there); ``(digest, size)``."""
+        if self.store.stored_size(digest) == self.size:
+            self.staged.discard()
+        else:
+            self.staged.commit(self.store.key_for(digest))
+        return digest, self.size
+
+    def discard(self) -> None:
+        """Drop the copy; safe to call again, and after ``commit``."""
+        self.staged.discard()

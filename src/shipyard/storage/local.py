@@ -18,19 +18,24 @@ import contextlib
 import os
 import shutil
 import stat
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
 from shipyard.storage.base import (
     TEMP_SUFFIX,
     BlobStore,
     Fingerprint,
+    StagedFile,
     check_key,
     check_unchanged,
     temp_sibling,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 _CHUNK = 1024 * 1024
 _WRITE_CHUNK = 8 * 1024 * 1024
@@ -60,6 +65,60 @@ def write_bytes(dst: IO[bytes], data: bytes) -> None:
         dst.write(view[start : start + _WRITE_CHUNK])
 
 
+class BackgroundCopy(StagedFile):
+    """A local file copied into the store's folder in the background, under no key until ``commit``."""
+
+    def __init__(
+        self, store: LocalBlobStore, local_path: Path, unchanged: Fingerprint, executor: Executor
+    ) -> None:
+        super().__init__(store, local_path, unchanged)
+        self.folder = store
+        self.tmp = store.root / f".staged.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+        self.future = executor.submit(self._copy)
+
+    def _copy(self) -> None:
+        src = os.open(self.local_path, os.O_RDONLY)
+        try:
+            check_unchanged(self.local_path, self.unchanged, os.fstat(src))
+            self.folder.root.mkdir(parents=True, exist_ok=True)
+            dst = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                copy_fd(src, dst, self.unchanged[0])
+                if self.folder.fsync:
+                    os.fsync(dst)
+            finally:
+                os.close(dst)
+            check_unchanged(self.local_path, self.unchanged, os.fstat(src))
+        finally:
+            os.close(src)
+
+    def commit(self, key: str) -> None:
+        key = check_key(key)
+        final = self.folder._path(key)
+        try:
+            self.future.result()
+            check_unchanged(self.local_path, self.unchanged)  # not replaced by another file meanwhile
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp.replace(final)
+        except FileNotFoundError as exc:
+            raise ConflictError(
+                f"{str(self.local_path)!r} changed while it was being added; add it again"
+            ) from exc
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot write blob {key!r} in {self.folder.uri}: {exc}") from exc
+        finally:
+            self.discard()
+        if self.folder.fsync:
+            self.folder._fsync_dir(final.parent)
+
+    def discard(self) -> None:
+        self.future.cancel()
+        with contextlib.suppress(BaseException):
+            self.future.exception()  # wait for a copy under way
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
 class LocalBlobStore(BlobStore):
     """Blobs as files under ``root`` (a path or a ``file://`` URI); ``fsync=True`` for durability."""
 
@@ -71,6 +130,7 @@ class LocalBlobStore(BlobStore):
             text = text[len("file:") :]
         self.root = Path(text).expanduser().absolute()
         self.fsync = fsync
+        self._copier: Executor | None = None
 
     @classmethod
     def from_uri(cls, uri: str, *, endpoint_url: str | None = None) -> LocalBlobStore:
@@ -116,6 +176,14 @@ class LocalBlobStore(BlobStore):
             self._write(key, fill)
         finally:
             os.close(src)
+
+    def stage_file(self, local_path: Path, unchanged: Fingerprint) -> StagedFile:
+        """Copy the file into the store's folder in the background (one file at a time)."""
+        if self._copier is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipyard-copy")
+        return BackgroundCopy(self, Path(local_path), unchanged, self._copier)
 
     def _put_bytes(self, key: str, data: bytes) -> None:
         self._write(key, lambda dst: write_bytes(dst, data))

@@ -14,6 +14,7 @@ from shipyard.datasets import hashing
 from shipyard.datasets.service import DatasetService
 from shipyard.governance.service import AuditService
 from shipyard.storage.cas import ContentStore
+from shipyard.storage.packs import PACK_THRESHOLD
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -139,13 +140,9 @@ def test_interrupted_add_leaves_orphans_a_later_add_reuses(
     orphans = blobs(content)
     assert len(orphans) == 3 and service.list() == []
     assert set(service.gc(dry_run=True).orphans) == orphans
-    uploads: list[Path] = []
-    real_put = content.put_file
-    monkeypatch.setattr(
-        content, "put_file", lambda path, *a, **k: uploads.append(path) or real_put(path, *a, **k)
-    )
+    stored = sorted(content.blobs.list_keys())
     version = service.add(root, "sales")
-    assert version.version == 1 and uploads == []  # every blob was already there
+    assert version.version == 1 and sorted(content.blobs.list_keys()) == stored  # all there already
     assert service.gc(dry_run=True).orphans == []
 
 
@@ -155,8 +152,8 @@ def test_status_uses_the_stat_cache(
     root = make_folder(tmp_path / "data")
     service.add(root, "sales")
     reads: list[Path] = []
-    real = hashing.file_digest
-    monkeypatch.setattr(hashing, "file_digest", lambda p: reads.append(p) or real(p))
+    real = hashing.read_small
+    monkeypatch.setattr(hashing, "read_small", lambda p, size=0: reads.append(p) or real(p, size))
     clean = service.status("sales")
     assert clean.clean and clean.unchanged_count == 4 and clean.hashed == 0 and reads == []
     write(root / "a.csv", "id,amount\n1,10.5\n2,20.1\n")
@@ -182,19 +179,29 @@ def test_status_of_a_single_file_and_of_a_vanished_source(service: DatasetServic
         service.status("one")
 
 
-def test_checkout_hard_links_read_only_and_verified(
+BIG = bytes(range(256)) * (PACK_THRESHOLD // 256 + 1)  # stored loose, not in a pack
+
+
+def test_checkout_hard_links_loose_blobs_read_only_and_copies_packed_ones(
     service: DatasetService, content: ContentStore, tmp_path: Path
 ) -> None:
-    version = service.add(make_folder(tmp_path / "data"), "sales")
+    root = make_folder(tmp_path / "data")
+    write(root / "big.bin", BIG)
+    version = service.add(root, "sales")
     written = service.checkout("sales@1", tmp_path / "out")
     assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == [f.path for f in version.files]
     assert (tmp_path / "out/notes/readme.txt").read_text() == "hello"
-    blob = content.blobs.root / content.key_for(version.files[0].digest)  # type: ignore[attr-defined]
-    assert written[0].stat().st_ino == blob.stat().st_ino
-    assert not written[0].stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    assert (tmp_path / "out/big.bin").read_bytes() == BIG
+    big = next(f for f in version.files if f.path == "big.bin")
+    blob = content.blobs.root / content.key_for(big.digest)  # type: ignore[attr-defined]
+    linked = tmp_path / "out/big.bin"
+    assert linked.stat().st_ino == blob.stat().st_ino
+    assert not linked.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    copied = tmp_path / "out/a.csv"  # small: it lives in a pack, so it is a copy of its own
+    assert copied.stat().st_nlink == 1 and copied.read_text().startswith("id,amount")
     with pytest.raises(ConflictError, match="not empty"):
         service.checkout("sales", tmp_path / "out")
-    assert len(service.checkout("sales", tmp_path / "out", force=True)) == 4
+    assert len(service.checkout("sales", tmp_path / "out", force=True)) == 5
 
 
 def test_checkout_copies_when_links_fail(
@@ -210,15 +217,30 @@ def test_checkout_copies_when_links_fail(
     assert written[0].read_text().startswith("id,amount") and written[0].stat().st_nlink == 1
 
 
-def test_checkout_refuses_a_corrupt_blob(
+def test_checkout_refuses_a_corrupt_packed_content(
     service: DatasetService, content: ContentStore, tmp_path: Path
 ) -> None:
     version = service.add(make_folder(tmp_path / "data"), "sales")
-    blob = content.blobs.root / content.key_for(version.files[0].digest)  # type: ignore[attr-defined]
-    blob.write_bytes(b"id,amount\n1,99.9\n2,20.0\n")
+    where = content.packs.find(version.files[0].digest.removeprefix("blake3:"))
+    assert where is not None
+    pack = content.blobs.root / where.pack_key  # type: ignore[attr-defined]
+    data = bytearray(pack.read_bytes())
+    data[where.offset : where.offset + where.length] = b"id,amount\n1,99.9\n2,20.0\n"
+    pack.write_bytes(bytes(data))
     with pytest.raises(BackendUnavailable, match="corrupt"):
         service.checkout("sales", tmp_path / "out")
     assert not (tmp_path / "out/a.csv").exists()
+
+
+def test_checkout_refuses_a_corrupt_loose_blob(
+    service: DatasetService, content: ContentStore, tmp_path: Path
+) -> None:
+    version = service.add(write(tmp_path / "big.bin", BIG), "big")
+    blob = content.blobs.root / content.key_for(version.files[0].digest)  # type: ignore[attr-defined]
+    blob.write_bytes(BIG[::-1])
+    with pytest.raises(BackendUnavailable, match="corrupt"):
+        service.checkout("big", tmp_path / "out")
+    assert not (tmp_path / "out/big.bin").exists()
 
 
 def test_local_path_is_cached_and_verified(service: DatasetService, tmp_path: Path) -> None:
@@ -314,14 +336,14 @@ def test_an_unreadable_file_is_named_and_nothing_is_created(
     service: DatasetService, content: ContentStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_folder(tmp_path / "data")
-    real = hashing.read_digest
+    real = hashing.read_small
 
-    def denied(path: Path | str) -> str:  # tests run as root, where chmod 000 does not stop a read
+    def denied(path: Path | str, size: int = 0) -> bytes:  # as root, chmod 000 does not stop a read
         if Path(path).name == "b.csv":
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, size)
 
-    monkeypatch.setattr(hashing, "read_digest", denied)
+    monkeypatch.setattr(hashing, "read_small", denied)
     with pytest.raises(InvalidInputError, match=r"b\.csv.*Permission denied"):
         service.add(root, "sales")
     assert service.list() == [] and blobs(content) == set()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
+import shipyard as sy
 from shipyard.pipelines.service import PipelineService
 from shipyard.tracking.models import RunRecord, RunStatus
+from shipyard.workspace import current_workspace
 
 from . import flows
 
@@ -99,3 +102,26 @@ def test_tracking_writes_are_batched(service: PipelineService, monkeypatch: pyte
     assert len(service.list_steps(run.id)) == 12
     assert len(children(service, run.tracking_run_id or "")) == 12
     assert calls == {"record_runs": 1, "create_run": 1, "save_steps": 0}, "one write of all steps, at the end"
+
+
+@sy.step
+def watch_myself(timeout_s: float) -> str:
+    """Wait until this step's own record says ``running`` in the store (written by the recorder)."""
+    service = current_workspace().pipelines
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        [run] = service.list_runs(limit=1)
+        if service.list_steps(run.id)[0].status.value == "running":
+            return "seen running"
+        time.sleep(0.05)
+    return "never seen running"
+
+
+@sy.pipeline
+def watched():
+    return watch_myself(30.0)
+
+
+def test_a_running_steps_state_is_written_while_it_runs(service: PipelineService) -> None:
+    run = service.run(watched, cache=False)
+    assert service.output(run.id) == "seen running"

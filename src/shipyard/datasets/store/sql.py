@@ -33,7 +33,7 @@ class SqlDatasetStore(SqlStore, DatasetStore):
 
     # -- writes ----------------------------------------------------------------------
     def create_version(self, draft: DatasetVersion, dataset_id: str) -> DatasetVersion:
-        def write(conn: Connection) -> tuple[str, int]:
+        def write(conn: Connection) -> tuple[int, bool]:
             ds_id = self._lock_dataset(conn, draft.name, dataset_id, draft.created_at)
             latest = conn.execute(
                 sa.select(V.c.version, V.c.digest)
@@ -42,18 +42,26 @@ class SqlDatasetStore(SqlStore, DatasetStore):
                 .limit(1)
             ).first()
             if latest is not None and latest.digest == draft.digest:
-                return draft.name, int(latest.version)
+                return int(latest.version), False
             number = 1 if latest is None else int(latest.version) + 1
             conn.execute(V.insert().values(**_row(draft, ds_id, number)))
-            return draft.name, number
+            return number, True
 
         try:
-            name, number = self._write(write)
+            number, created = self._write(write)
         except IntegrityError as exc:
             raise AlreadyExistsError(
                 f"cannot record a version of dataset {draft.name!r}: id {draft.id!r} or its number exists"
             ) from exc
-        return self.get_version(name, number)
+        if not created:
+            return self.get_version(draft.name, number)
+        # What get_version would read back, without parsing the manifest just written again.
+        return dataclasses.replace(
+            draft,
+            version=number,
+            schema=orjson.loads(_dumps(draft.schema)),
+            profile=orjson.loads(_dumps(draft.profile)),
+        )
 
     def _lock_dataset(self, conn: Connection, name: str, dataset_id: str, created_at: int) -> str:
         """The dataset's id, creating its row if new; on PostgreSQL the row stays locked."""

@@ -43,7 +43,7 @@ Timestamps keep microseconds (``datetime``'s precision; nanoseconds of a pandas
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -155,22 +155,28 @@ def _encode(value: Any) -> Any:
     return _encode(_scalar(value))
 
 
-def _plain(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return bool(_INT_MIN <= value <= _INT_MAX)
-    return kind is float and bool(value - value == 0.0)  # false for NaN and +-inf
+def _all_plain(values: Iterable[Any]) -> bool:
+    """Whether orjson writes every value exactly as it is (the common case, checked inline)."""
+    for value in values:
+        kind = type(value)
+        if kind is float:
+            if value - value != 0.0:  # NaN and +-inf
+                return False
+        elif kind is int:
+            if not _INT_MIN <= value <= _INT_MAX:
+                return False
+        elif not (kind is str or kind is bool or value is None):
+            return False
+    return True
 
 
 def pack(values: Mapping[str, Any], event_ms: int) -> bytes:
     """One row of feature values and its event time (int ms) as bytes."""
-    row = values if isinstance(values, dict) else dict(values)
-    if not all(_plain(v) for v in row.values()):
+    row = values if type(values) is dict else dict(values)
+    if not _all_plain(row.values()):
         row = {name: _encode(v) for name, v in row.items()}
     try:
-        return orjson.dumps([int(event_ms), row])
+        return orjson.dumps([event_ms if type(event_ms) is int else int(event_ms), row])
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise InvalidInputError(f"cannot store feature values {values!r}: {exc}") from exc
 

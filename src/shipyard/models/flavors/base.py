@@ -53,6 +53,11 @@ class Flavor(ABC):
         """Class probabilities; only classifiers have them."""
         raise InvalidInputError(f"models of the {self.name} flavor have no predict_proba")
 
+    def predict_array(self, raw: Any, matrix: np.ndarray[Any, Any], proba: bool) -> Any:
+        """Predictions (or class probabilities) on a 2-D array already in signature order, or
+        None when ``raw`` needs a DataFrame. The serving fast path: no frame is built."""
+        return None
+
 
 def features(frame: pd.DataFrame, dtype: Any = None) -> np.ndarray[Any, Any]:
     """The frame as a 2-D array (for models fitted without column names)."""

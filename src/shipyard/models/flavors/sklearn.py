@@ -15,6 +15,7 @@ from shipyard.core.errors import InvalidInputError, PermissionDenied
 from shipyard.models.flavors.base import Flavor, Saved, class_labels, features, wants_frame
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from shipyard.models.models import ModelDescriptor
@@ -66,3 +67,8 @@ class SklearnFlavor(Flavor):
 
     def predict_proba(self, raw: Any, frame: pd.DataFrame, descriptor: ModelDescriptor) -> Any:
         return raw.predict_proba(frame if wants_frame(raw) else features(frame))
+
+    def predict_array(self, raw: Any, matrix: np.ndarray[Any, Any], proba: bool) -> Any:
+        if wants_frame(raw):  # fitted on named columns: it checks the names
+            return None
+        return raw.predict_proba(matrix) if proba else raw.predict(matrix)

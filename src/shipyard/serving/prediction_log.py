@@ -1,0 +1,375 @@
+"""The prediction log's writer: requests hand records over, a background thread writes Parquet.
+
+:meth:`PredictionLogger.log` puts a record on a bounded in-memory queue and returns at
+once: it never blocks and never raises on the request path. When the queue is full the
+record is dropped and counted (``dropped``), and a warning is logged (at most every
+ten seconds). A background thread takes records off the queue, keeps them per
+deployment, and writes a segment (one Parquet file in the content store plus an index
+row in the metadata store) every ``segment_rows`` records or ``flush_interval_s``
+seconds, whichever comes first. :meth:`flush` writes what is buffered now;
+:meth:`close` (graceful shutdown) writes everything and stops the thread. A segment
+that cannot be written is retried, then dropped and counted (``failed``).
+
+**Columns of a segment** (see :func:`segment_table`): ``request_id``, ``ts_ms``
+(int64), ``deployment``, ``route``, ``model_version`` (``"fraud:7"``), ``shadow``
+(bool), ``latency_ms`` (float64), ``prediction`` (JSON text: one model may answer a
+number, a class name or a list), ``probabilities`` (list<float64>, null when not
+asked), ``inputs`` (the request's row as JSON text, always), and one typed column
+``input.<name>`` per input whose values in the segment are flat scalars of one kind
+(bool, int64, float64 or string). Readers (DuckDB ``union_by_name``) unify segments
+whose typed columns differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger("shipyard.serving.prediction_log")
+
+RECORD_KEYS = (
+    "request_id",
+    "ts_ms",
+    "deployment",
+    "route",
+    "model_version",
+    "inputs",
+    "prediction",
+    "probabilities",
+    "latency_ms",
+    "shadow",
+)
+INPUT_PREFIX = "input."
+WARN_EVERY_S = 10.0
+WRITE_ATTEMPTS = 3
+
+#: What the logger calls to store one segment: ``write(deployment, records)``.
+SegmentWriter = Callable[[str, list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class LoggerStats:
+    """Counters of a logger since it started (records, except ``segments``)."""
+
+    logged: int
+    dropped: int
+    written: int
+    failed: int
+    segments: int
+    pending: int
+
+
+class _Flush:
+    """A request to the writer thread to write what it holds, then set ``done``."""
+
+    def __init__(self, stop: bool = False) -> None:
+        self.stop = stop
+        self.done = threading.Event()
+
+
+class PredictionLogger:
+    """A bounded queue of prediction records and the thread that writes them as segments.
+
+    ``write`` stores one segment (the serving service gives its own); ``capacity`` bounds
+    the queue; ``segment_rows`` and ``flush_interval_s`` decide when a segment is cut.
+    """
+
+    def __init__(
+        self,
+        write: SegmentWriter,
+        *,
+        capacity: int = 100_000,
+        segment_rows: int = 10_000,
+        flush_interval_s: float = 5.0,
+    ) -> None:
+        if capacity < 1 or segment_rows < 1 or flush_interval_s <= 0:
+            raise ValueError("capacity and segment_rows must be >= 1, flush_interval_s > 0")
+        self._write = write
+        self.capacity = capacity
+        self.segment_rows = segment_rows
+        self.flush_interval_s = flush_interval_s
+        self._queue: queue.Queue[dict[str, Any] | _Flush] = queue.Queue(maxsize=capacity)
+        self._lock = threading.Lock()  # guards the buffers, the records being written and counters
+        self._buffers: dict[str, list[dict[str, Any]]] = {}
+        self._writing: list[dict[str, Any]] = []
+        self._buffered = 0
+        self._oldest: float | None = None
+        self._logged = self._dropped = self._written = self._failed = self._segments = 0
+        self._last_warning = 0.0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="shipyard-prediction-log", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"<PredictionLogger capacity={self.capacity} segment_rows={self.segment_rows}>"
+
+    # -- the request path ---------------------------------------------------------------
+    def log(self, record: dict[str, Any]) -> bool:
+        """Queue one record (keys: :data:`RECORD_KEYS`); False when it was dropped (queue full or
+        logger closed). Never blocks."""
+        if self._closed:
+            self._drop("the prediction logger is closed")
+            return False
+        try:
+            self._queue.put_nowait(record)
+        except queue.Full:
+            self._drop(f"the prediction log queue is full ({self.capacity} records)")
+            return False
+        with self._lock:
+            self._logged += 1
+        return True
+
+    def _drop(self, why: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._dropped += 1
+            dropped = self._dropped
+            warn = now - self._last_warning >= WARN_EVERY_S
+            if warn:
+                self._last_warning = now
+        if warn:
+            log.warning("%s: prediction record dropped (%d dropped so far)", why, dropped)
+
+    # -- control ------------------------------------------------------------------------
+    def flush(self, timeout: float | None = 60.0) -> bool:
+        """Write every record logged before this call; True when done within ``timeout`` seconds."""
+        if self._closed or not self._thread.is_alive():
+            return not self._thread.is_alive()
+        request = _Flush()
+        self._queue.put(request)  # blocking is fine here: this is not the request path
+        return request.done.wait(timeout)
+
+    def close(self, timeout: float | None = 60.0) -> None:
+        """Write everything and stop the thread (graceful shutdown); calling it again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._thread.is_alive():
+            request = _Flush(stop=True)
+            self._queue.put(request)
+            request.done.wait(timeout)
+            self._thread.join(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def stats(self) -> LoggerStats:
+        with self._lock:
+            pending = self._queue.qsize() + self._buffered + len(self._writing)
+            return LoggerStats(
+                self._logged, self._dropped, self._written, self._failed, self._segments, pending
+            )
+
+    def pending(self, request_ids: Collection[str]) -> dict[str, str]:
+        """``{request_id: deployment}`` of those ids whose records are logged but not yet written."""
+        wanted = set(request_ids)
+        with self._queue.mutex:
+            queued = [r for r in self._queue.queue if isinstance(r, dict)]
+        with self._lock:
+            held = [r for b in self._buffers.values() for r in b] + self._writing
+        found: dict[str, str] = {}
+        for record in [*held, *queued]:
+            request_id = record.get("request_id")
+            if request_id in wanted:
+                found[str(request_id)] = str(record.get("deployment"))
+        return found
+
+    # -- the writer thread --------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._next()
+            if isinstance(item, _Flush):
+                self._write_all()
+                item.done.set()
+                if item.stop:
+                    return
+                continue
+            if item is not None:
+                self._hold(item)
+            if self._due():
+                self._write_all()
+
+    def _next(self) -> dict[str, Any] | _Flush | None:
+        """The next item, waiting at most until the oldest held record is due."""
+        with self._lock:
+            oldest = self._oldest
+        wait = self.flush_interval_s if oldest is None else oldest + self.flush_interval_s - time.monotonic()
+        try:
+            return self._queue.get(timeout=max(wait, 0.001))
+        except queue.Empty:
+            return None
+
+    def _hold(self, record: dict[str, Any]) -> None:
+        problem = _problem(record)
+        if problem is not None:
+            log.error("prediction record refused: %s", problem)
+            with self._lock:
+                self._failed += 1
+            return
+        with self._lock:
+            self._buffers.setdefault(str(record.get("deployment")), []).append(record)
+            self._buffered += 1
+            if self._oldest is None:
+                self._oldest = time.monotonic()
+
+    def _due(self) -> bool:
+        with self._lock:
+            if self._buffered >= self.segment_rows:
+                return True
+            return self._oldest is not None and time.monotonic() - self._oldest >= self.flush_interval_s
+
+    def _write_all(self) -> None:
+        with self._lock:
+            buffers, self._buffers = self._buffers, {}
+            self._writing = [r for b in buffers.values() for r in b]
+            self._buffered, self._oldest = 0, None
+        for deployment, records in buffers.items():
+            for start in range(0, len(records), self.segment_rows):
+                self._write_segment(deployment, records[start : start + self.segment_rows])
+        with self._lock:
+            self._writing = []
+
+    def _write_segment(self, deployment: str, records: list[dict[str, Any]]) -> None:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                self._write(deployment, records)
+            except Exception:
+                if attempt < WRITE_ATTEMPTS:
+                    time.sleep(0.2 * attempt)
+                    continue
+                log.exception(
+                    "could not write a prediction log segment of %s: %d record(s) lost",
+                    deployment,
+                    len(records),
+                )
+                with self._lock:
+                    self._failed += len(records)
+                return
+            with self._lock:
+                self._written += len(records)
+                self._segments += 1
+            return
+
+
+def _problem(record: Any) -> str | None:
+    """Why ``record`` cannot be written, or None."""
+    if not isinstance(record, dict):
+        return f"a record is a dict, got {type(record).__name__}"
+    for key in ("request_id", "deployment"):
+        if not isinstance(record.get(key), str) or not record[key]:
+            return f"{key} must be a non-empty string, got {record.get(key)!r}"
+    ts = record.get("ts_ms")
+    if isinstance(ts, bool) or not isinstance(ts, int):
+        return f"ts_ms must be an integer (ms since the epoch), got {ts!r}"
+    return None
+
+
+# -- the segment's table -------------------------------------------------------------------
+def segment_table(records: list[dict[str, Any]]) -> pa.Table:
+    """The Parquet table of one segment (columns in the module docstring)."""
+    import pyarrow as pa
+
+    columns: dict[str, pa.Array] = {
+        "request_id": pa.array([str(r["request_id"]) for r in records], pa.string()),
+        "ts_ms": pa.array([int(r["ts_ms"]) for r in records], pa.int64()),
+        "deployment": pa.array([str(r["deployment"]) for r in records], pa.string()),
+        "route": pa.array([_text(r.get("route")) for r in records], pa.string()),
+        "model_version": pa.array([_text(r.get("model_version")) for r in records], pa.string()),
+        "shadow": pa.array([bool(r.get("shadow", False)) for r in records], pa.bool_()),
+        "latency_ms": pa.array([_float(r.get("latency_ms")) for r in records], pa.float64()),
+        "prediction": pa.array([_json(r.get("prediction")) for r in records], pa.string()),
+        "probabilities": pa.array(
+            [_floats(r.get("probabilities")) for r in records], pa.list_(pa.float64())
+        ),
+        "inputs": pa.array([_json(r.get("inputs")) for r in records], pa.string()),
+    }
+    inputs = [r.get("inputs") if isinstance(r.get("inputs"), Mapping) else {} for r in records]
+    for name, array in _typed_inputs(inputs).items():
+        columns[INPUT_PREFIX + name] = array
+    return pa.table(columns)
+
+
+def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
+    """One typed array per input whose values are flat scalars of one kind (None allowed)."""
+    import pyarrow as pa
+
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(map(str, row)))
+    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+    typed: dict[str, pa.Array] = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        kind = _kind(values)
+        if kind is None:
+            continue
+        try:
+            typed[name] = pa.array([_as(kind, v) for v in values], types[kind])
+        except (pa.ArrowException, OverflowError, ValueError):
+            continue  # e.g. an int beyond int64: the JSON column still has it
+    return typed
+
+
+def _kind(values: list[Any]) -> str | None:
+    """``"bool"``, ``"int"``, ``"float"`` or ``"str"`` when every non-null value is of that kind."""
+    kinds = set()
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            kinds.add("bool")
+        elif isinstance(value, int):
+            kinds.add("int")
+        elif isinstance(value, float):
+            kinds.add("float")
+        elif isinstance(value, str):
+            kinds.add("str")
+        else:
+            return None
+    if kinds == {"int", "float"}:
+        return "float"
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _as(kind: str, value: Any) -> Any:
+    return float(value) if kind == "float" and value is not None else value
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _floats(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    return [float(v) for v in value]
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
