@@ -10,8 +10,9 @@
 The data folder holds ``features.parquet``, ``entities.parquet`` and ``meta.json`` (written by
 ``features.py --generate``). Each worker reports its time, the peak RSS during the timed call
 (``VmHWM`` after resetting it through ``/proc/self/clear_refs``, when the kernel allows) and
-a sample of values so the driver can compare the two sides. Only the standard library is
-imported at the top, so the file runs in Feast's venv too.
+a sample of values so the driver can compare the two sides. The data libraries (pandas,
+pyarrow, DuckDB, and ibis for Feast) are imported before any clock starts, on both sides.
+Only the standard library is imported at the top, so the file runs in Feast's venv too.
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ def _sy_values(result: Any, features: list[str]) -> list[Any]:
     """The feature values of the first (only) entity of an online result, in feature order."""
     if hasattr(result, "to_dict"):
         result = result.to_dict()
+    if isinstance(result, dict) and isinstance(result.get("columns"), dict):  # the HTTP answer
+        result = result["columns"]
     if isinstance(result, list):  # one dict per entity row
         row = result[0]
         return [_plain(row.get(f, row.get(f"{VIEW}:{f}"))) for f in features]
@@ -196,7 +199,8 @@ def sy_online(meta: dict[str, Any], data: Path) -> dict[str, Any]:
     return {"materialize_s": seconds, **memory, "online": summary, "sample": sample}
 
 
-def sy_http(meta: dict[str, Any], url: str) -> dict[str, Any]:
+def sy_http(meta: dict[str, Any], url: str, floor: bool) -> dict[str, Any]:
+    """Reads over HTTP; ``floor``: against :func:`floor_app`, so only the latencies count."""
     import httpx
 
     refs = [f"{VIEW}:{f}" for f in meta["features"]]
@@ -211,8 +215,27 @@ def sy_http(meta: dict[str, Any], url: str) -> dict[str, Any]:
             return response.json()
 
         summary, last = latencies(read, meta["read_entities"])
-        sample = {str(e): _sy_values(read(e), meta["features"]) for e in meta["sample_entities"][:50]}
+        if floor:
+            return {"online": summary}
+        sample = {str(e): _sy_values(read(e), meta["features"]) for e in meta["sample_entities"]}
     return {"online": summary, "example_response": last, "sample": sample}
+
+
+def floor_app() -> Any:
+    """The least an HTTP read can cost here: a bare Starlette route on uvicorn, fixed answer.
+
+    Run by the driver as ``uvicorn --factory _features_worker:floor_app``.
+    """
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def online(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"columns":{}}', media_type="application/json")
+
+    return Starlette(routes=[Route("/api/v1/features/online", online, methods=["POST"])])
 
 
 def _drop_redis_keys(url: str, prefix: str) -> None:
@@ -303,8 +326,22 @@ def feast_online(meta: dict[str, Any], data: Path, workdir: Path) -> dict[str, A
 # --------------------------------------------------------------------------- entry point
 
 
+def warm_imports(side: str) -> None:
+    """Import the data libraries each side loads lazily, so no timed call pays for imports."""
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    if side == "feast":
+        import ibis  # noqa: F401
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     meta = json.loads((args.data / "meta.json").read_text())
+    if args.task != "http":
+        warm_imports(args.side)
+    if args.redis_prefix:
+        import redis  # noqa: F401  (imported lazily by the Redis online store)
     if args.side == "shipyard":
         if args.task == "historical":
             return sy_historical(meta, args.data)
@@ -314,7 +351,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 if args.redis_prefix:
                     _drop_redis_keys(args.url, args.redis_prefix)
-        return sy_http(meta, args.url)
+        return sy_http(meta, args.url, args.floor)
     if args.task == "historical":
         return feast_historical(meta, args.data, args.workdir, args.offline)
     return feast_online(meta, args.data, args.workdir)
@@ -328,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path.cwd())
     parser.add_argument("--offline", choices=["duckdb", "file"], default="duckdb")
     parser.add_argument("--url", default="", help="the server (http) or the Redis URL to clean")
+    parser.add_argument("--floor", action="store_true", help="http: the server is floor_app")
     parser.add_argument("--redis-prefix", default="", help="delete these Redis keys at the end")
     args = parser.parse_args(argv)
     try:

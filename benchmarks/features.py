@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -181,27 +182,23 @@ def redis_up() -> bool:
 
 
 @contextmanager
-def shipyard_server(home: Path) -> Iterator[str]:
-    """``python -m shipyard.server`` on the given home (as tests/contract/server_process.py does)."""
-    port = free_port()
-    argv = [sys.executable, "-m", "shipyard.server", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--backend-uri", f"sqlite:///{home / 'shipyard.db'}", "--artifacts-uri", str(home / "artifacts")]
-    log_path = home / "server.log"
+def http_process(argv: list[str], env: dict[str, str], log_path: Path, ready: str) -> Iterator[None]:
+    """Run a server process until the block ends; wait until GET ``ready`` answers (any status)."""
     with log_path.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=sy_env(home))
-    url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"shipyard server did not start:\n{log_path.read_text(errors='replace')}")
+                raise RuntimeError(f"the server did not start:\n{log_path.read_text(errors='replace')}")
             try:
-                with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
+                with urllib.request.urlopen(ready, timeout=1):
+                    break
+            except urllib.error.HTTPError:
+                break  # it answers
             except OSError:
                 time.sleep(0.1)
-        yield url
+        yield
     finally:
         proc.terminate()
         try:
@@ -209,6 +206,28 @@ def shipyard_server(home: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def shipyard_server(home: Path) -> Iterator[str]:
+    """``python -m shipyard.server`` on the given home (as tests/contract/server_process.py does)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "shipyard.server", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--backend-uri", f"sqlite:///{home / 'shipyard.db'}", "--artifacts-uri", str(home / "artifacts")]
+    url = f"http://127.0.0.1:{port}"
+    with http_process(argv, sy_env(home), home / "server.log", f"{url}/api/v1/health"):
+        yield url
+
+
+@contextmanager
+def floor_server(workdir: Path) -> Iterator[str]:
+    """A bare Starlette route on uvicorn (``_features_worker.floor_app``): the floor of an HTTP read."""
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "_features_worker:floor_app", "--app-dir"]
+    argv += [str(WORKER.parent), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}"
+    with http_process(argv, clean_env({}, "FEAST_"), workdir / "floor.log", f"{url}/"):
+        yield url
 
 
 def run_shipyard(data: Path, root: Path, wanted: set[str]) -> dict[str, Any]:
@@ -227,6 +246,7 @@ def run_shipyard(data: Path, root: Path, wanted: set[str]) -> dict[str, Any]:
         results["online"] = online = run_measured(argv, sy_env(home), home.parent)
         if "error" not in online and "online" in wanted:
             results["http"] = run_http(data, home)
+            results["http_floor"] = run_floor(data, root)
         if "online" in wanted:
             results["redis"] = run_redis(data, root)
     return results
@@ -238,6 +258,18 @@ def run_http(data: Path, home: Path) -> dict[str, Any]:
         with shipyard_server(home) as url:
             argv = worker(sys.executable, "shipyard", "http", data, home.parent, "--url", url)
             return run_measured(argv, sy_env(home), home.parent)
+    except RuntimeError as exc:
+        return {"error": str(exc)[:2000], "kind": "crash"}
+
+
+def run_floor(data: Path, root: Path) -> dict[str, Any]:
+    log("online: the HTTP floor (a bare Starlette route)")
+    workdir = root / "http-floor"
+    workdir.mkdir()
+    try:
+        with floor_server(workdir) as url:
+            argv = worker(sys.executable, "shipyard", "http", data, workdir, "--url", url, "--floor")
+            return run_measured(argv, clean_env({}, "FEAST_"), workdir)
     except RuntimeError as exc:
         return {"error": str(exc)[:2000], "kind": "crash"}
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import datasets, features, models, pipelines, registry
+    from shipyard import datasets, features, models, monitoring, pipelines, registry, serving
     from shipyard.core.config import Settings
     from shipyard.core.errors import (
         AlreadyExistsError,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shipyard.models.flavors.pyfunc import pyfunc
     from shipyard.pipelines.pipeline import pipeline
     from shipyard.pipelines.steps import step
+    from shipyard.pipelines.triggers import on_alert, on_dataset, on_model_registered
     from shipyard.registry import gates
     from shipyard.sdk import (
         active_run,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         validate,
     )
     from shipyard.sdk.registry import evaluate
+    from shipyard.sdk.serving import deploy
     from shipyard.tracking.models import RunRecord, RunStatus
     from shipyard.tracking.run import Run
     from shipyard.validation.models import Suite, ValidationResult
@@ -83,7 +85,9 @@ _EXPORTS: dict[str, str] = {
     "Run": "shipyard.tracking.run",
     "step": "shipyard.pipelines.steps",
     "pipeline": "shipyard.pipelines.pipeline",
+    **{name: "shipyard.pipelines.triggers" for name in ("on_dataset", "on_model_registered", "on_alert")},
     "evaluate": "shipyard.sdk.registry",
+    "deploy": "shipyard.sdk.serving",
     "pyfunc": "shipyard.models.flavors.pyfunc",
     "Suite": "shipyard.validation.models",
     "ValidationResult": "shipyard.validation.models",
@@ -117,6 +121,8 @@ _MODULES: dict[str, str] = {
     "models": "shipyard.models",
     "registry": "shipyard.registry",
     "gates": "shipyard.registry.gates",
+    "monitoring": "shipyard.monitoring",
+    "serving": "shipyard.serving",
 }
 
 __all__ = ["__version__", *sorted([*_EXPORTS, *_MODULES])]

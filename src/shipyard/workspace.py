@@ -20,10 +20,13 @@ if TYPE_CHECKING:
     from shipyard.governance.service import AuditService, AuthService
     from shipyard.models.service import ModelService
     from shipyard.models.uris import ModelRef
+    from shipyard.monitoring.service import MonitoringService
+    from shipyard.pipelines.scheduler import SchedulerService
     from shipyard.pipelines.service import PipelineService
     from shipyard.registry.models import Delivery
     from shipyard.registry.service import RegistryService
     from shipyard.registry.webhooks import WebhookDispatcher
+    from shipyard.serving.service import ServingService
     from shipyard.storage.cas import ContentStore
     from shipyard.tracking.service import TrackingService
     from shipyard.validation.service import ValidationService
@@ -190,6 +193,14 @@ class Workspace:
         )
 
     @cached_property
+    def scheduler(self) -> SchedulerService:
+        """Schedules, run requests and claims of ``shipyard scheduler`` (embedded only, like pipelines)."""
+        from shipyard.pipelines.scheduler import SchedulerService
+
+        store = self._store("shipyard.pipelines.store:SCHEDULE_STORES", "schedule store")
+        return SchedulerService(store, self.pipelines, audit=self.audit)
+
+    @cached_property
     def features(self) -> FeaturesService:
         """The feature store: definitions in the metadata store, online values in ``settings.online_uri``
         (default ``<home>/online.db``). Retrieval and materialisation run here, on DuckDB."""
@@ -205,9 +216,56 @@ class Workspace:
             tracking=lambda: self.tracking,
         )
 
+    @cached_property
+    def serving(self) -> ServingService:
+        """Deployments, the prediction log (Parquet segments in the artifact store, read through
+        ``<home>/cache/predictions`` when not local), feedback and batch scoring."""
+        from shipyard.pipelines.execution import ContentSpec
+        from shipyard.serving.service import ServingService
+
+        s = self.settings
+        if s.is_remote:  # the server checks deploys; logging, reading and batch scoring run here
+            from shipyard.serving.rest import RestServing
+
+            return RestServing(  # type: ignore[return-value]
+                s.uri,
+                token=s.token,
+                timeout=s.http_timeout_s,
+                content=lambda: self.content,
+                models=lambda: self.models,
+                registry=lambda: self.registry,
+                content_spec=ContentSpec(s.uri, remote=True, token=s.token, timeout=s.http_timeout_s),
+            )
+        spec = ContentSpec(s.artifacts_uri, s.s3_endpoint_url)
+        return ServingService(
+            lambda: self._store("shipyard.serving.store:SERVING_STORES", "serving store"),
+            registry=lambda: self.registry,
+            content=lambda: self.content,
+            cache_dir=s.home / "cache" / "predictions",
+            models=lambda: self.models,
+            features=lambda: self.features,
+            audit=lambda: self.audit,
+            content_spec=spec,
+        )
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        """Drift, data quality and reference profiles; dataset versions' profiles are kept in the
+        content store, found by version digest through ``<home>/cache/monitoring/profiles``."""
+        from shipyard.monitoring.service import MonitoringService
+
+        return MonitoringService(
+            datasets=lambda: self.datasets,
+            content=lambda: self.content,
+            cache_dir=self.settings.home / "cache" / "monitoring" / "profiles",
+        )
+
     def close(self) -> None:
         """Release what the built services hold (connections, HTTP clients)."""
-        for name in ("tracking", "datasets", "pipelines"):
+        serving = self.__dict__.get("serving")
+        if serving is not None:  # first: its prediction logger writes to the stores below
+            serving.close()
+        for name in ("tracking", "datasets", "pipelines", "scheduler"):
             service = self.__dict__.get(name)
             if service is not None:
                 service.store.close()

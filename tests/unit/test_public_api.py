@@ -55,11 +55,17 @@ def test_all_is_the_documented_surface() -> None:
         "pipelines",
         "step",
         "pipeline",
+        "on_dataset",
+        "on_model_registered",
+        "on_alert",
         "models",
         "pyfunc",
         "registry",
         "gates",
+        "monitoring",
         "evaluate",
+        "serving",
+        "deploy",
         "validate",
         "Suite",
         "ValidationResult",
@@ -114,3 +120,31 @@ def test_registry_namespace_functions_survive_domain_imports() -> None:
     for name in package.SDK_FUNCTIONS:
         assert callable(getattr(shipyard.registry, name)), name
     assert shipyard.gates.approvals(1).kind == "approvals"
+
+
+def test_serving_namespace_functions_survive_domain_imports() -> None:
+    """Importing the serving domain's own modules must not hide ``sy.serving.<function>``."""
+    import importlib
+    import pkgutil
+
+    import shipyard.serving as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"shipyard.serving.{module.name}")
+    for name in package.SDK_FUNCTIONS:
+        assert callable(getattr(shipyard.serving, name)), name
+    assert shipyard.deploy is shipyard.serving.deploy
+
+
+def test_monitoring_namespace_functions_survive_domain_imports() -> None:
+    """Importing the monitoring domain's own modules must not hide ``sy.monitoring.<function>``."""
+    import importlib
+    import pkgutil
+
+    import shipyard.monitoring as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"shipyard.monitoring.{module.name}")
+    for name in package.SDK_FUNCTIONS:
+        assert callable(getattr(shipyard.monitoring, name)), name
+        assert getattr(shipyard.monitoring, name).__module__ == "shipyard.sdk.monitoring", name

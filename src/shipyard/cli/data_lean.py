@@ -130,7 +130,7 @@ def _status(options: dict[str, str], args: list[str]) -> int | None:
     from shipyard.datasets.quick_status import quick_status
 
     try:
-        settings = load_settings(**options)
+        settings = load_settings(home=options.get("home"), uri=options.get("uri"))
         reports = quick_status(settings.uri, settings.home, names[0] if names else None)
     except (ShipyardError, OSError):
         return None
@@ -154,7 +154,7 @@ def _add(options: dict[str, str], args: list[str]) -> int | None:
 
     workspace = None
     try:
-        workspace = Workspace(load_settings(**options))
+        workspace = Workspace(load_settings(home=options.get("home"), uri=options.get("uri")))
         datasets = workspace.datasets
         before = latest_id(datasets, name)
         version = datasets.add(path, name, message)

@@ -18,12 +18,16 @@ from shipyard.cli import (
     audit,
     data,
     db,
+    deployments,
     experiments,
     features,
     init,
     models,
     pipelines,
+    predict,
     runs,
+    scheduler,
+    serve,
     server,
     tokens,
     validate,
@@ -63,8 +67,13 @@ app.add_typer(features.app, name="features")
 app.add_typer(models.app, name="models")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pipelines.app, name="pipelines")
+app.add_typer(scheduler.app, name="scheduler")
 app.command("server")(server.serve_command)
+app.command("serve")(serve.serve_command)
 app.command("validate")(validate.validate_command)
+app.command("deploy")(deployments.deploy_command)
+app.add_typer(deployments.app, name="deployments")
+app.command("predict")(predict.predict_command)
 
 
 def _version(value: bool) -> None:

@@ -127,6 +127,27 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Online feature store: sqlite:///path, redis://host:port/db or memory://; empty: <home>/online.db",
     ),
+    Setting(
+        "serve_max_body_bytes",
+        "SHIPYARD_SERVE_MAX_BODY_BYTES",
+        int,
+        1 << 20,
+        "Largest request body `shipyard serve` accepts (larger: 413)",
+    ),
+    Setting(
+        "serve_poll_interval_s",
+        "SHIPYARD_SERVE_POLL_INTERVAL_S",
+        float,
+        1.0,
+        "How often `shipyard serve` checks deployment specs and aliases for changes (at most 2 s)",
+    ),
+    Setting(
+        "serve_shadow_queue_size",
+        "SHIPYARD_SERVE_SHADOW_QUEUE_SIZE",
+        int,
+        10_000,
+        "Requests waiting for their shadow routes; beyond it shadow copies are dropped and counted",
+    ),
 )
 
 
@@ -146,6 +167,9 @@ class Settings:
     capture_packages: bool = True
     http_timeout_s: float = 30.0
     online_uri: str = ""
+    serve_max_body_bytes: int = 1 << 20
+    serve_poll_interval_s: float = 1.0
+    serve_shadow_queue_size: int = 10_000
 
     @property
     def is_remote(self) -> bool:

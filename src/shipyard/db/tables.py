@@ -474,3 +474,68 @@ prediction_labels = sa.Table(
 
 
 # -- monitoring (migration 0007) --------------------------------------------------------
+
+# -- scheduler and tuning (migration 0008) ---------------------------------------------
+# Pipelines the scheduler starts (by import ref): on a cron schedule and on events (``triggers``,
+# JSON). ``cron_at`` and ``audit_seq`` are the trigger state: the last cron time and the last audit
+# event already considered; both only move forward.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("ref", sa.String(512), nullable=False, unique=True),
+    sa.Column("pipeline", sa.String(256), nullable=False),
+    sa.Column("cron", sa.String(128)),
+    sa.Column("triggers", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("catchup", sa.Boolean, nullable=False),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("cron_at", Ms, nullable=False),
+    sa.Column("audit_seq", sa.BigInteger, nullable=False),
+)
+
+# One row per event that starts a pipeline; the primary key is the claim: of two schedulers that
+# see the same event, the one whose insert commits first runs it, the other gets an IntegrityError.
+# ``schedule_id`` is a schedule's id, or "manual" for requests; ``event_key`` is "cron:<ms>",
+# "audit:<seq>" or "request:<id>".
+schedule_claims = sa.Table(
+    "schedule_claims",
+    metadata,
+    sa.Column("schedule_id", sa.String(64), primary_key=True),
+    sa.Column("event_key", sa.String(128), primary_key=True),
+    sa.Column("ref", sa.String(512), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("claimed_at", Ms, nullable=False),
+    sa.Column("claimed_by", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pipeline_run_id", Id),
+    sa.Column("ended_at", Ms),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_schedule_claims_claimed_at", "claimed_at"),
+)
+
+# Pipeline runs asked for by code (``start_pipeline``, monitoring's retrain action): pending until
+# a scheduler claims one (status "claimed", in the claim's transaction) and runs it.
+pipeline_requests = sa.Table(
+    "pipeline_requests",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("ref", sa.String(512), nullable=False),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("requested_at", Ms, nullable=False),
+    sa.Column("requested_by", sa.String(256), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Index("ix_pipeline_requests_status_requested_at", "status", "requested_at"),
+)
+
+# Optuna's journal (every change to every study, in order): tuning studies live in the metadata
+# database through a journal backend of our own, so no Optuna tables or second alembic history.
+tuning_journal = sa.Table(
+    "tuning_journal",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("log", sa.Text, nullable=False),
+)

@@ -52,10 +52,10 @@ class Wanted:
         micros = ttl.days * 86_400_000_000 + ttl.seconds * 1_000_000 + ttl.microseconds
         return micros * 1000 if self.source.unit == "ns" else micros
 
-    def feature_sql(self) -> str:
+    def feature_sql(self, prefix: str = "") -> str:
         dtypes = self.source.view.dtypes
         return ", ".join(
-            f"CAST({quote(f)} AS {SQL_TYPES[dtypes[f]]}) AS {quote(c)}"
+            f"CAST({prefix}{quote(f)} AS {SQL_TYPES[dtypes[f]]}) AS {quote(c)}"
             for f, c in zip(self.features, self.columns, strict=True)
         )
 
@@ -88,6 +88,18 @@ class Order:
             tie = f"coalesce({created} - {self.created[0] - 1}, 0)::{kind}"
             key += f" + {tie} * {2**self.pos_bits}::{kind}"
         return key
+
+    def time_of(self, key: str) -> str:
+        """The event time (in the source's unit) packed in ``key``."""
+        if self.sql_type == "STRUCT":
+            return f"{key}.t"
+        return f"({self.lo} + ({key} // {2**self.low_bits})::BIGINT)"
+
+    def pos_of(self, key: str) -> str:
+        """The place in the source packed in ``key``."""
+        if self.sql_type == "STRUCT":
+            return f"{key}.p"
+        return f"({key} % {2**self.pos_bits})::BIGINT"
 
     def probe_key(self, time: str) -> str:
         kind = self.sql_type
@@ -131,24 +143,29 @@ def point_in_time(
     """The features of ``wanted`` for every row of the registered table ``entity``, in row order.
 
     ``entity`` has the join keys, ``__sy_row`` (0..n-1) and the row's time in the source's
-    unit as ``__sy_t``; ``span`` is (earliest, latest) of those times.
+    unit as ``__sy_t``; ``span`` is (earliest, latest) of those times. The ASOF JOIN moves
+    only the keys and the packed order (the matched row's time and place are unpacked from
+    it); the features of the matched rows are then fetched by place, so the join's sort
+    never carries feature values (strings especially).
     """
     source, ttl = wanted.source, wanted.ttl
     earliest, latest = span
     order = _order(con, source, None if ttl is None else earliest - ttl, latest)
     time = source.time_sql()
-    where = f"{time} > {order.lo} AND {time} <= {latest}"
     rows = (
-        f"SELECT {', '.join(_keys(source))}, {time} AS {T}, "
-        f"{order.source_key(time, source.created_sql())} AS {KEY}, "
-        f"{wanted.feature_sql()} FROM {source.relation} WHERE {where}"
+        f"SELECT {', '.join(_keys(source))}, {order.source_key(time, source.created_sql())} AS {KEY} "
+        f"FROM {source.relation} WHERE {time} > {order.lo} AND {time} <= {latest}"
     )
-    fresh = "TRUE" if ttl is None else f"s.{T} > e.{T} - {ttl}"
-    picked = ", ".join(f"CASE WHEN {fresh} THEN s.{quote(c)} END AS {quote(c)}" for c in wanted.columns)
+    matched = f"s.{KEY} IS NOT NULL" if ttl is None else f"{order.time_of(f's.{KEY}')} > e.{T} - {ttl}"
     on = " AND ".join(f"e.{k} = s.{k}" for k in _keys(source))
-    query = (
-        f"SELECT e.{ROW}, {picked} FROM (SELECT *, {order.probe_key(T)} AS {KEY} FROM {entity}) e "
+    matches = (
+        f"SELECT e.{ROW}, CASE WHEN {matched} THEN {order.pos_of(f's.{KEY}')} END AS {POS} "
+        f"FROM (SELECT *, {order.probe_key(T)} AS {KEY} FROM {entity}) e "
         f"ASOF LEFT JOIN ({rows}) s ON {on} AND e.{KEY} >= s.{KEY}"
+    )
+    query = (
+        f"SELECT m.{ROW}, {wanted.feature_sql('s.')} FROM ({matches}) m "
+        f"LEFT JOIN {source.relation} s ON m.{POS} = s.{POS}"
     )
     with _reading(source):
         result = con.sql(query).to_arrow_table()

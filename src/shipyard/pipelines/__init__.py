@@ -24,6 +24,10 @@ SDK_FUNCTIONS = (
     "output",
     "clear_cache",
     "register_materializer",
+    "schedule",
+    "unschedule",
+    "schedules",
+    "start_pipeline",
 )
 _CLASSES = {"Materializer": "shipyard.pipelines.materializers"}
 __all__ = [*SDK_FUNCTIONS, *_CLASSES]

@@ -122,3 +122,134 @@ class CacheEntry:
     outputs: dict[str, OutputRef]
     pipeline_run_id: str
     created_at: int
+
+
+# -- the scheduler ------------------------------------------------------------------------
+#: What each trigger kind listens for in the audit log: (action, target prefix). The subject
+#: of an event is what follows the prefix: ``transactions@4``, ``fraud/3``, ``fraud-drift``.
+TRIGGER_EVENTS: dict[str, tuple[str, str]] = {
+    "dataset": ("dataset.add", "dataset:"),
+    "model_registered": ("model.register", "model:"),
+    "alert": ("alert.fired", "monitor:"),
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Start a pipeline when something happens: a new version of a dataset (``dataset``), a new
+    version of a registered model (``model_registered``), a monitor's alert (``alert``).
+
+    ``name`` is the dataset, model or monitor (a glob pattern: ``"*"``, ``"fraud-*"``);
+    ``param`` names a pipeline parameter that receives the event's subject (``"transactions@4"``,
+    ``"fraud:3"``, ``"fraud-drift"``).
+    """
+
+    kind: str
+    name: str
+    param: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"kind": self.kind, "name": self.name}
+        if self.param is not None:
+            doc["param"] = self.param
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Trigger:
+        return cls(str(doc["kind"]), str(doc["name"]), doc.get("param"))
+
+    def subject(self, action: str, target: str) -> str | None:
+        """The subject of an audit event this trigger fires on (``"fraud:3"``), or None.
+
+        >>> Trigger("model_registered", "fraud").subject("model.register", "model:fraud/3")
+        'fraud:3'
+        >>> Trigger("dataset", "tx*").subject("dataset.add", "dataset:transactions@4")
+        'transactions@4'
+        >>> Trigger("alert", "fraud-drift").subject("alert.fired", "monitor:other") is None
+        True
+        """
+        from fnmatch import fnmatchcase
+
+        wanted, prefix = TRIGGER_EVENTS[self.kind]
+        if action != wanted or not target.startswith(prefix):
+            return None
+        subject = target[len(prefix) :]
+        if self.kind == "dataset":
+            name, _, version = subject.rpartition("@")
+        elif self.kind == "model_registered":
+            name, _, version = subject.rpartition("/")
+            subject = f"{name}:{version}"
+        else:
+            name = subject
+        return subject if name and fnmatchcase(name, self.name) else None
+
+    def describe(self) -> str:
+        """``dataset transactions`` / ``model_registered fraud -> model``."""
+        return f"{self.kind} {self.name}" + (f" -> {self.param}" if self.param else "")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A pipeline the scheduler starts: by import ref, on ``cron`` (UTC) and on ``triggers``.
+
+    ``cron_at`` (ms) and ``audit_seq`` are its trigger state: the last cron time and the
+    last audit event already considered. ``catchup``: when the scheduler finds fire times
+    it missed (it was not running), it runs the pipeline once for them instead of skipping.
+    """
+
+    id: str
+    ref: str
+    pipeline: str
+    cron: str | None
+    triggers: tuple[Trigger, ...]
+    catchup: bool
+    params: dict[str, Any]
+    created_at: int
+    created_by: str
+    updated_at: int
+    cron_at: int
+    audit_seq: int
+
+
+class ClaimStatus(StrEnum):
+    CLAIMED = "claimed"  # taken by a scheduler, the run is about to start
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the pipeline run failed
+    ERROR = "error"  # the run could not start (import error, bad parameters)
+
+
+MANUAL = "manual"  # the schedule_id of claims of requested runs
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One event that started a pipeline; ``(schedule_id, event_key)`` is unique: the claim.
+
+    ``event_key``: ``cron:<ms>``, ``audit:<seq>`` or ``request:<id>``; ``schedule_id`` is
+    :data:`MANUAL` for requested runs.
+    """
+
+    schedule_id: str
+    event_key: str
+    ref: str
+    reason: str
+    claimed_at: int
+    claimed_by: str
+    status: ClaimStatus = ClaimStatus.CLAIMED
+    pipeline_run_id: str | None = None
+    ended_at: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    """A run asked for by code (``start_pipeline``); ``pending`` until a scheduler claims it."""
+
+    id: str
+    ref: str
+    params: dict[str, Any]
+    reason: str
+    requested_at: int
+    requested_by: str
+    status: str = "pending"  # or "claimed"

@@ -25,17 +25,20 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
 from shipyard.core.errors import InvalidInputError
+from shipyard.pipelines.cron import check_cron
 from shipyard.pipelines.graph import Graph
 from shipyard.pipelines.params import bind_params, param_specs
 from shipyard.pipelines.steps import check_step_name
 from shipyard.pipelines.tracing import trace
+from shipyard.pipelines.triggers import check_triggers
 
 
 class Pipeline:
     """A pipeline: its name, its traced graph, and when it should run (``schedule``, ``triggers``).
 
-    ``schedule`` (a cron expression) and ``triggers`` are kept for the scheduler; running
-    a pipeline is ``sy.pipelines.run(pipeline, params)`` or ``shipyard pipelines run``.
+    ``schedule`` (a cron expression, UTC) and ``triggers`` (``sy.on_dataset(...)``...) say when
+    ``shipyard scheduler`` starts it once it is added there (``shipyard scheduler add``); running
+    it now is ``sy.pipelines.run(pipeline, params)`` or ``shipyard pipelines run``.
     """
 
     def __init__(
@@ -49,10 +52,8 @@ class Pipeline:
             raise InvalidInputError(f"@pipeline wraps a function, got {fn!r}")
         self.fn = fn
         self.name = check_step_name(name or fn.__name__, "pipeline name")
-        if schedule is not None and (not isinstance(schedule, str) or not schedule.strip()):
-            raise InvalidInputError(f"schedule must be a cron expression, got {schedule!r}")
-        self.schedule = schedule
-        self.triggers = tuple(triggers)
+        self.schedule = None if schedule is None else check_cron(schedule)
+        self.triggers = check_triggers(triggers)
         self.params = param_specs(fn, f"pipeline {self.name!r}")
         self.graph: Graph = trace(fn, self.name, self.params)
         module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")

@@ -69,16 +69,18 @@ class PipelineService:
         cache: bool = True,
         experiment: str | None = None,
         progress: Progress | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> PipelineRun:
         """Run ``pipeline`` (or the one named ``module:attribute``) with ``params``.
 
         Parameters are checked (and text converted to their types) before anything runs.
         ``cache=False`` runs every step (their new outputs still refresh the cache).
+        ``tags`` are added to the tracked run (the scheduler says why it started the run).
         Returns the ended run: ``succeeded``, or ``failed`` with the failed steps'
         tracebacks in their step runs.
         """
         found = load_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
-        return self._run(found, found.bind(params), executor, cache, experiment, progress)
+        return self._run(found, found.bind(params), executor, cache, experiment, progress, tags=tags)
 
     def resume(
         self,
@@ -127,9 +129,12 @@ class PipelineService:
         progress: Progress | None,
         reuse: Mapping[str, StepRun] | None = None,
         resumed_from: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> PipelineRun:
         runner_executor = make_executor(executor)
-        run, experiment_id = self._new_run(pipeline, params, runner_executor.name, experiment, resumed_from)
+        run, experiment_id = self._new_run(
+            pipeline, params, runner_executor.name, experiment, resumed_from, tags
+        )
         steps = [
             StepRun(run.id, node.name, node.step.qualname, position=i, tracking_run_id=new_id())
             for i, node in enumerate(pipeline.graph.nodes.values())
@@ -171,13 +176,14 @@ class PipelineService:
         executor: str,
         experiment: str | None,
         resumed_from: str | None,
+        extra_tags: Mapping[str, str] | None = None,
     ) -> tuple[PipelineRun, str]:
         """The pipeline run record and its experiment's id; its tracked run (params, code lineage) created."""
         from shipyard.core.actors import current_actor
         from shipyard.tracking.lineage import capture_lineage
 
         run_id = new_id()
-        tags = {"shipyard.pipeline": pipeline.name, "shipyard.pipeline_run_id": run_id}
+        tags = {**(extra_tags or {}), "shipyard.pipeline": pipeline.name, "shipyard.pipeline_run_id": run_id}
         if resumed_from:
             tags["shipyard.resumed_from"] = resumed_from
         tracked = self.tracking.create_run(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shipyard.pipelines.materializers import register_materializer
@@ -11,10 +11,23 @@ from shipyard.workspace import current_workspace
 
 if TYPE_CHECKING:
     from shipyard.pipelines.executor import Executor
-    from shipyard.pipelines.models import PipelineRun, StepRun
+    from shipyard.pipelines.models import PipelineRequest, PipelineRun, Schedule, StepRun, Trigger
     from shipyard.pipelines.pipeline import Pipeline
 
-__all__ = ["clear_cache", "get", "list", "output", "register_materializer", "resume", "run", "step_runs"]
+__all__ = [
+    "clear_cache",
+    "get",
+    "list",
+    "output",
+    "register_materializer",
+    "resume",
+    "run",
+    "schedule",
+    "schedules",
+    "start_pipeline",
+    "step_runs",
+    "unschedule",
+]
 
 
 def run(
@@ -69,3 +82,37 @@ def output(run_id: str, name: str | None = None) -> Any:
 def clear_cache(step: str | None = None) -> int:
     """Forget cached step outputs (of one step, by qualified name ``module.function``, or all)."""
     return current_workspace().pipelines.clear_cache(step)
+
+
+def schedule(
+    pipeline: Pipeline | str,
+    schedule: str | None = None,
+    *,
+    triggers: Sequence[Trigger] | None = None,
+    catchup: bool = False,
+    params: Mapping[str, Any] | None = None,
+) -> Schedule:
+    """Have ``shipyard scheduler`` start ``pipeline`` (or its ``"module:attribute"``) on its cron
+    schedule and triggers (by default the ones given to ``@sy.pipeline``)."""
+    return current_workspace().scheduler.add(
+        pipeline, schedule=schedule, triggers=triggers, catchup=catchup, params=params
+    )
+
+
+def unschedule(pipeline: Pipeline | str) -> Schedule:
+    """Stop scheduling a pipeline (by ``"module:attribute"`` or schedule id)."""
+    ref = pipeline if isinstance(pipeline, str) else (pipeline.source or pipeline.name)
+    return current_workspace().scheduler.remove(ref)
+
+
+def schedules() -> builtins.list[Schedule]:
+    """The pipelines the scheduler starts, by ref."""
+    return current_workspace().scheduler.list()
+
+
+def start_pipeline(
+    pipeline: Pipeline | str, params: Mapping[str, Any] | None = None, reason: str = ""
+) -> PipelineRequest:
+    """Ask the scheduler to run ``pipeline`` once with ``params``: recorded now, claimed and run by
+    the next pass of a running ``shipyard scheduler`` (see ``docs/pipelines.md``)."""
+    return current_workspace().scheduler.request(pipeline, params, reason)

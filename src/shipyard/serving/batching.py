@@ -7,7 +7,9 @@ grow by themselves. A request that arrives to an idle model waits at most
 ``max_wait_ms`` (counted from its arrival) for company before its batch starts.
 
 The call itself runs in an executor thread, so the event loop keeps accepting and
-parsing requests meanwhile. When a batch fails, each of its items is retried alone,
+parsing requests meanwhile; without an executor it runs on the event loop, which is
+faster for a model that answers in a fraction of a millisecond (no thread hand-over,
+no contention for the GIL). When a batch fails, each of its items is retried alone,
 so one bad request cannot fail the others: each gets its own result or its own
 exception.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -51,7 +54,8 @@ class MicroBatcher(Generic[T, R]):
 
     ``rows_of(item)`` says how many rows an item holds (default 1): a batch holds at most
     ``max_batch_size`` rows, except that an item larger than that goes alone.
-    ``on_batch(rows)`` is told the size of each batch (for metrics).
+    ``on_batch(rows)`` is told the size of each batch (for metrics). ``executor`` runs the
+    calls (None: on the event loop).
     """
 
     def __init__(
@@ -90,6 +94,8 @@ class MicroBatcher(Generic[T, R]):
         """The result of ``item``, computed in a batch with whatever else is waiting."""
         loop = asyncio.get_running_loop()
         if self._closed:  # a request that saw this batcher just before it was replaced
+            if self._executor is None:
+                return self._call([item])[0]
             return (await loop.run_in_executor(self._executor, self._call, [item]))[0]
         if self._task is None:
             self._wake, self._full = asyncio.Event(), asyncio.Event()
@@ -128,7 +134,11 @@ class MicroBatcher(Generic[T, R]):
             batch = self._take()
             if self._on_batch is not None:
                 self._on_batch(sum(w.rows for w in batch))
-            outcomes = await loop.run_in_executor(self._executor, self._call_each, [w.item for w in batch])
+            items = [w.item for w in batch]
+            if self._executor is None:
+                outcomes = self._call_each(items)
+            else:
+                outcomes = await loop.run_in_executor(self._executor, self._call_each, items)
             for waiting, (ok, value) in zip(batch, outcomes, strict=True):
                 if waiting.future.done():  # the client went away
                     continue
@@ -146,10 +156,8 @@ class MicroBatcher(Generic[T, R]):
         if delay <= 0:
             return
         self._full.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._full.wait(), delay)
-        except TimeoutError:
-            pass
 
     def _take(self) -> list[_Waiting[T, R]]:
         batch = [self._queue.popleft()]

@@ -288,12 +288,12 @@ def segment_table(records: list[dict[str, Any]]) -> pa.Table:
         "shadow": pa.array([bool(r.get("shadow", False)) for r in records], pa.bool_()),
         "latency_ms": pa.array([_float(r.get("latency_ms")) for r in records], pa.float64()),
         "prediction": pa.array([_json(r.get("prediction")) for r in records], pa.string()),
-        "probabilities": pa.array(
-            [_floats(r.get("probabilities")) for r in records], pa.list_(pa.float64())
-        ),
+        "probabilities": pa.array([_floats(r.get("probabilities")) for r in records], pa.list_(pa.float64())),
         "inputs": pa.array([_json(r.get("inputs")) for r in records], pa.string()),
     }
-    inputs = [r.get("inputs") if isinstance(r.get("inputs"), Mapping) else {} for r in records]
+    inputs: list[Mapping[str, Any]] = [
+        r["inputs"] if isinstance(r.get("inputs"), Mapping) else {} for r in records
+    ]
     for name, array in _typed_inputs(inputs).items():
         columns[INPUT_PREFIX + name] = array
     return pa.table(columns)

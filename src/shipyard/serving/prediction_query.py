@@ -105,8 +105,6 @@ def query_table(
 ) -> pa.Table:
     """The predictions of ``deployment`` made in ``[start, end)`` with, when ``labels`` is given,
     the columns ``label`` (JSON text) and ``label_ts_ms``; ordered by time then request id."""
-    import pyarrow as pa
-
     from shipyard.tabular import connect, sql_string
 
     if not paths:
@@ -195,20 +193,21 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     import pandas as pd
 
     frame = table.to_pandas()
-    frame["prediction"] = _decoded(frame["prediction"])
+    frame["prediction"] = _decoded(table.column("prediction").to_pylist())
     if "label" in frame.columns:
-        frame["label"] = _decoded(frame["label"])
+        frame["label"] = _decoded(table.column("label").to_pylist())
         frame["label_ts_ms"] = frame["label_ts_ms"].astype("Int64")
     frame.insert(2, "ts", pd.to_datetime(frame["ts_ms"], unit="ms", utc=True))
     inputs = [c for c in frame.columns if c.startswith(INPUT_PREFIX)]
     rest = [c for c in frame.columns if c not in inputs]
-    return frame[rest + inputs].reset_index(drop=True)
+    ordered: pd.DataFrame = frame[rest + inputs].reset_index(drop=True)
+    return ordered
 
 
-def _decoded(column: pd.Series[Any]) -> pd.Series[Any]:
-    """JSON text decoded to Python values (nulls stay missing); pandas picks the dtype."""
+def _decoded(texts: list[str | None]) -> pd.Series[Any]:
+    """JSON texts decoded to Python values (nulls stay missing); pandas picks the dtype."""
     import orjson
     import pandas as pd
 
-    values = [None if text is None else orjson.loads(text) for text in column.tolist()]
-    return pd.Series(values, index=column.index, dtype=None if values else object)
+    values = [None if text is None else orjson.loads(text) for text in texts]
+    return pd.Series(values, dtype=None if values else object)

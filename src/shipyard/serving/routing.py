@@ -64,7 +64,9 @@ class RouteTable:
         names = tuple(name for name, _ in routes)
         weights = tuple(float(weight) for _, weight in routes)
         if any(w < 0 or w != w for w in weights):
-            raise InvalidInputError(f"route weights must be >= 0, got {dict(zip(names, weights, strict=True))}")
+            raise InvalidInputError(
+                f"route weights must be >= 0, got {dict(zip(names, weights, strict=True))}"
+            )
         total = sum(weights)
         if total <= 0:
             weights = (100.0,) + (0.0,) * (len(names) - 1)

@@ -28,7 +28,7 @@ from shipyard.core.actors import current_actor
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
-from shipyard.serving.feedback import check_items, to_ms
+from shipyard.serving.feedback_items import check_items, to_ms
 from shipyard.serving.models import (
     ROUTE_STATES,
     Batching,
@@ -184,7 +184,9 @@ class ServingService:
             try:
                 features.get(service, kind="feature_service")
             except NotFoundError as exc:
-                raise NotFoundError(f"features: {exc.message}; define it first (shipyard features apply)") from exc
+                raise NotFoundError(
+                    f"features: {exc.message}; define it first (shipyard features apply)"
+                ) from exc
         return service
 
     def _find_spec(self, name: str) -> DeploymentSpec | None:
@@ -272,7 +274,7 @@ class ServingService:
                 self._logger = PredictionLogger(self.write_segment, **options)
             return self._logger
 
-    def write_segment(self, deployment: str, records: builtins.list[dict[str, Any]]) -> PredictionSegment:
+    def write_segment(self, deployment: str, records: builtins.list[dict[str, Any]]) -> None:
         """Write ``records`` as one Parquet segment in the content store and index it."""
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
@@ -288,7 +290,6 @@ class ServingService:
             new_id(), deployment, digest, table.num_rows, bounds["min"], bounds["max"], self.clock()
         )
         self.store.add_segment(segment)
-        return segment
 
     def add_segment(self, segment: PredictionSegment) -> PredictionSegment:
         """Index a segment another process wrote (its content must be in the content store)."""

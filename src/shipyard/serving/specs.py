@@ -11,8 +11,11 @@ The route syntax of ``sy.deploy`` and ``shipyard deploy``:
 - ``shadow="fraud:8"``: a shadow route, copied every request and never answering, so
   it takes no weight.
 
->>> [(r.name, r.model, r.weight, r.mode) for r in build_routes("fraud@production", "fraud:7=10%", "fraud:8")]
-[('primary', 'fraud@production', 90.0, 'primary'), ('canary', 'fraud:7', 10.0, 'canary'), ('shadow', 'fraud:8', 0.0, 'shadow')]
+>>> for r in build_routes("fraud@production", "fraud:7=10%", "fraud:8"):
+...     print(r.name, r.model, r.weight, r.mode)
+primary fraud@production 90.0 primary
+canary fraud:7 10.0 canary
+shadow fraud:8 0.0 shadow
 >>> parse_weighted("fraud:5=50%,fraud:6=50%", "ab")
 [('fraud:5', 50.0), ('fraud:6', 50.0)]
 """
@@ -95,9 +98,7 @@ def parse_weighted(text: str, what: str) -> list[tuple[str, float]]:
     for item in items:
         model, sep, weight = item.rpartition("=")
         if not sep or not model.strip():
-            raise InvalidInputError(
-                f"{what}: {item!r} has no weight; write MODEL=WEIGHT%, like fraud:7=10%"
-            )
+            raise InvalidInputError(f"{what}: {item!r} has no weight; write MODEL=WEIGHT%, like fraud:7=10%")
         parsed.append((model.strip(), parse_percent(weight, f"{what} {model.strip()!r}")))
     return parsed
 
@@ -156,7 +157,9 @@ def build_routes(
     if model is not None and ab_routes:
         raise InvalidInputError("A/B routes replace the primary route: give either model or ab, not both")
     if model is None and not ab_routes:
-        raise InvalidInputError("nothing to serve: give the model (e.g. model='fraud@production') or ab routes")
+        raise InvalidInputError(
+            "nothing to serve: give the model (e.g. model='fraud@production') or ab routes"
+        )
     taken = sum(r.weight for r in canaries)
     if taken > 100 + TOLERANCE:
         raise InvalidInputError(f"the canaries take {taken:g}% of the traffic, more than 100%")
@@ -212,10 +215,14 @@ def _check_route(route: Route) -> None:
     if not isinstance(route.name, str) or not _NAME.fullmatch(route.name) or len(route.name) > 64:
         raise InvalidInputError(f"invalid route name {route.name!r}: use letters, digits, '_', '-', '.'")
     if route.mode not in ROUTE_MODES:
-        raise InvalidInputError(f"route {route.name!r}: unknown mode {route.mode!r}; use {', '.join(ROUTE_MODES)}")
+        raise InvalidInputError(
+            f"route {route.name!r}: unknown mode {route.mode!r}; use {', '.join(ROUTE_MODES)}"
+        )
     weight = route.weight
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
-        raise InvalidInputError(f"route {route.name!r}: the weight must be a number of percent, got {weight!r}")
+        raise InvalidInputError(
+            f"route {route.name!r}: the weight must be a number of percent, got {weight!r}"
+        )
     if route.shadow and weight != 0:
         raise InvalidInputError(
             f"shadow route {route.name!r} has weight {weight:g}%: a shadow takes no weight "
@@ -239,7 +246,9 @@ def check_batching(batching: Batching | Mapping[str, Any] | None) -> Batching | 
         raise InvalidInputError(f"batching must be a Batching or a dict, got {type(batching).__name__}")
     size, wait = batching.max_batch_size, batching.max_wait_ms
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
-        raise InvalidInputError(f"batching: max_batch_size must be an integer in 1..{MAX_BATCH_SIZE}, got {size!r}")
+        raise InvalidInputError(
+            f"batching: max_batch_size must be an integer in 1..{MAX_BATCH_SIZE}, got {size!r}"
+        )
     if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= MAX_WAIT_MS:
         raise InvalidInputError(f"batching: max_wait_ms must be a number in 0..{MAX_WAIT_MS:g}, got {wait!r}")
     return Batching(size, float(wait))

@@ -347,3 +347,92 @@ def test_an_unreadable_file_is_named_and_nothing_is_created(
     with pytest.raises(InvalidInputError, match=r"b\.csv.*Permission denied"):
         service.add(root, "sales")
     assert service.list() == [] and blobs(content) == set()
+
+
+def crash(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+def pack_keys(content: ContentStore) -> list[str]:
+    return sorted(content.blobs.list_keys("cas/packs/"))
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith(".shipyard-tmp")]
+
+
+def test_small_files_share_a_pack_and_big_ones_stay_loose(
+    service: DatasetService, content: ContentStore, tmp_path: Path
+) -> None:
+    root = make_folder(tmp_path / "data")
+    write(root / "big.bin", BIG)
+    version = service.add(root, "sales")
+    packs = pack_keys(content)
+    assert [k.rsplit(".", 1)[1] for k in packs] == ["idx", "pack"]
+    big = next(f for f in version.files if f.path == "big.bin")
+    assert set(content.blobs.list_keys()) - set(packs) == {content.key_for(big.digest)}
+    write(root / "c.txt", "gamma")
+    service.add(root, "sales")
+    new = sorted(set(pack_keys(content)) - set(packs))
+    assert len(new) == 2 and content.blobs.size(new[1]) == len("gamma")  # only what is new
+
+
+def test_gc_rewrites_packs_without_their_orphans(
+    service: DatasetService, content: ContentStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.storage.digests import digest_bytes
+
+    root = make_folder(tmp_path / "data")
+    service.add(root, "sales")
+    write(root / "orphan.txt", "left over")
+    with monkeypatch.context() as patch:  # an add that died before recording its version
+        patch.setattr(service.store, "create_version", crash)
+        with pytest.raises(KeyboardInterrupt):
+            service.add(root, "sales")
+    orphan = digest_bytes(b"left over")
+    assert service.gc().orphans == [orphan]
+    assert service.gc(dry_run=False).orphans == [orphan]
+    assert orphan not in blobs(content) and service.gc().orphans == []
+    held = sum(content.blobs.size(k) for k in pack_keys(content) if k.endswith(".pack"))
+    assert held == sum({f.digest: f.size for f in service.get("sales").files}.values())
+    service.checkout("sales@1", tmp_path / "out")
+    assert (tmp_path / "out/notes/readme.txt").read_text() == "hello"
+
+
+def test_big_files_are_copied_into_the_store_while_they_are_hashed(
+    service: DatasetService, content: ContentStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.datasets import service as service_module
+
+    monkeypatch.setattr(service_module, "STAGE_THRESHOLD", 1024)
+    staged: list[str] = []
+    real = content.stage_file
+    monkeypatch.setattr(content, "stage_file", lambda path, fp: staged.append(str(path)) or real(path, fp))
+    version = service.add(write(tmp_path / "big.bin", BIG), "big")
+    assert staged == [str(tmp_path / "big.bin")]
+    assert content.get_bytes(version.files[0].digest) == BIG
+    keys = sorted(content.blobs.list_keys())
+    assert service.add(write(tmp_path / "copy/big.bin", BIG), "big") == version  # same content
+    assert len(staged) == 2 and sorted(content.blobs.list_keys()) == keys
+    assert temp_files(tmp_path / "artifacts") == []
+
+
+def test_a_big_file_changed_while_it_is_hashed_is_refused(
+    service: DatasetService, content: ContentStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.datasets import service as service_module
+
+    monkeypatch.setattr(service_module, "STAGE_THRESHOLD", 1024)
+    big = write(tmp_path / "big.bin", BIG)
+    real = hashing.read_small
+
+    def read_then_edit(path: Path | str, size: int = 0) -> bytes:
+        data = real(path, size)
+        big.write_bytes(BIG + b"more")
+        return data
+
+    monkeypatch.setattr(hashing, "read_small", read_then_edit)
+    with pytest.raises(ConflictError, match="changed while it was being added"):
+        service.add(big, "big")
+    assert service.list() == [] and blobs(content) == set()
+    assert temp_files(tmp_path / "artifacts") == []

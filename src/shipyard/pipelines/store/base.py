@@ -5,7 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from shipyard.pipelines.models import CacheEntry, PipelineRun, PipelineStatus, StepRun
+from shipyard.pipelines.models import (
+    CacheEntry,
+    Claim,
+    ClaimStatus,
+    PipelineRequest,
+    PipelineRun,
+    PipelineStatus,
+    Schedule,
+    StepRun,
+)
 
 
 class PipelineStore(ABC):
@@ -69,3 +78,65 @@ class PipelineStore(ABC):
 
     def close(self) -> None:  # noqa: B027  (optional hook: most stores hold nothing to release)
         """Release connections and threads."""
+
+
+class ScheduleStore(ABC):
+    """Persistence of the scheduler: schedules with their trigger state, claims, run requests.
+
+    :meth:`claim` is what makes each event start at most one run when several schedulers
+    run at once: it inserts the claim in a transaction of its own, and a claim whose key
+    ``(schedule_id, event_key)`` is taken is refused (False), never overwritten.
+    """
+
+    @abstractmethod
+    def save_schedule(self, schedule: Schedule) -> Schedule:
+        """Create the schedule of ``schedule.ref``, or replace the one with that ref (keeping its id
+        and ``created_at``, ``created_by``); returns what is stored."""
+
+    @abstractmethod
+    def find_schedule(self, key: str) -> Schedule | None:
+        """The schedule with this id or ref, or None."""
+
+    @abstractmethod
+    def list_schedules(self) -> list[Schedule]:
+        """All schedules, by ref."""
+
+    @abstractmethod
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Forget a schedule (its claims stay, as history); whether it existed."""
+
+    @abstractmethod
+    def advance(self, schedule_id: str, cron_at: int | None = None, audit_seq: int | None = None) -> None:
+        """Move the trigger state forward (a value lower than the stored one is ignored)."""
+
+    @abstractmethod
+    def claim(self, claim: Claim, request_id: str | None = None) -> bool:
+        """Insert ``claim`` in a transaction of its own (with ``request_id``, also mark that request
+        claimed); False, changing nothing, if the key is already claimed."""
+
+    @abstractmethod
+    def update_claim(
+        self,
+        schedule_id: str,
+        event_key: str,
+        status: ClaimStatus,
+        pipeline_run_id: str | None = None,
+        ended_at: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record the progress of a claimed event (``pipeline_run_id`` is kept once set)."""
+
+    @abstractmethod
+    def list_claims(self, schedule_id: str | None = None, limit: int = 100) -> list[Claim]:
+        """Claims (of one schedule, or all), newest first."""
+
+    @abstractmethod
+    def add_request(self, request: PipelineRequest) -> None:
+        """Record a pending run request."""
+
+    @abstractmethod
+    def list_requests(self, status: str | None = "pending", limit: int = 100) -> list[PipelineRequest]:
+        """Requests (with ``status``, or all), oldest first."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release connections."""

@@ -81,7 +81,7 @@ async def feedback(request: Request) -> Response:
         items = _feedback_items(body)
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(plane.loader, plane.serving.record_feedback, items)
+            result = await loop.run_in_executor(plane.loader, plane.serving.record_feedback, items, name)
         except ShipyardError as exc:
             raise RequestRejected(exc.status, exc.message, exc.details) from exc
     except RequestRejected as exc:
@@ -93,7 +93,7 @@ async def feedback(request: Request) -> Response:
 def _feedback_items(body: Any) -> list[dict[str, Any]]:
     items = body if isinstance(body, list) else [body]
     if not items:
-        raise bad_request("send at least one {\"request_id\": ..., \"label\": ...}")
+        raise bad_request('send at least one {"request_id": ..., "label": ...}')
     for item in items:
         if not isinstance(item, dict) or "request_id" not in item or "label" not in item:
             raise bad_request('feedback is {"request_id": ..., "label": ...} or a list of them')

@@ -17,6 +17,7 @@ counts it: a shadow never slows or fails the primary.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -77,7 +78,12 @@ class Inference:
 
     # -- the request path --------------------------------------------------------------------
     async def predict(
-        self, deployment: LiveDeployment, columns: Columns, key: str | None, proba: bool, route: LiveRoute | None
+        self,
+        deployment: LiveDeployment,
+        columns: Columns,
+        key: str | None,
+        proba: bool,
+        route: LiveRoute | None,
     ) -> Answer:
         """The answer of ``deployment`` (or of ``route`` when the caller picked one)."""
         chosen = route or deployment.route_for(key)
@@ -96,7 +102,9 @@ class Inference:
         except ShipyardError as exc:
             raise RequestRejected(exc.status, exc.message, exc.details) from exc
         except Exception as exc:
-            log.error("deployment %s: %s failed to predict", deployment.name, target.model_version, exc_info=exc)
+            log.error(
+                "deployment %s: %s failed to predict", deployment.name, target.model_version, exc_info=exc
+            )
             raise RequestRejected(
                 500, f"the model {target.model_version} failed ({type(exc).__name__}: {exc})"
             ) from exc
@@ -119,8 +127,16 @@ class Inference:
         seconds = time.perf_counter() - started
         self.metrics.answered(deployment, answer.route.name, target.model_version, seconds)
         if self.logger is not None:
-            self._log(deployment, answer.route.name, target.model_version, answer.prepared.columns, answer.outcome,
-                      request_id, seconds * 1000.0, shadow=False)  # fmt: skip
+            self._log(
+                deployment,
+                answer.route.name,
+                target.model_version,
+                answer.prepared.columns,
+                answer.outcome,
+                request_id,
+                seconds * 1000.0,
+                shadow=False,
+            )
 
     def _log(
         self,
@@ -196,10 +212,12 @@ class Inference:
         for deployment, route, items in groups.values():
             target = route.target
             started = time.perf_counter()
+            batch = [p for p, _ in items]
             try:
-                outcomes = await loop.run_in_executor(
-                    self.executor, predict_batch, target.model, [p for p, _ in items]
-                )
+                if target.inline:
+                    outcomes = predict_batch(target.model, batch)
+                else:
+                    outcomes = await loop.run_in_executor(self.executor, predict_batch, target.model, batch)
             except Exception as exc:
                 log.warning("shadow %s/%s (%s) failed: %s", deployment, route.name, target.model_version, exc)
                 self.metrics.shadow_dropped(deployment, route.name, "model_error", len(items))
@@ -208,8 +226,16 @@ class Inference:
             self.metrics.shadow(deployment, route.name, target.model_version, len(items))
             if self.logger is not None:
                 for (prepared, request_id), outcome in zip(items, outcomes, strict=True):
-                    self._log(deployment, route.name, target.model_version, prepared.columns, outcome,
-                              request_id, latency_ms, shadow=True)  # fmt: skip
+                    self._log(
+                        deployment,
+                        route.name,
+                        target.model_version,
+                        prepared.columns,
+                        outcome,
+                        request_id,
+                        latency_ms,
+                        shadow=True,
+                    )
 
     async def close(self) -> None:
         """Finish the queued shadow copies (for at most ``SHADOW_DRAIN_S``), then stop."""
@@ -219,7 +245,5 @@ class Inference:
         while (self._busy or not self._shadows.empty()) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         self._shadow_task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._shadow_task
-        except asyncio.CancelledError:
-            pass

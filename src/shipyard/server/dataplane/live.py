@@ -17,6 +17,7 @@ load is retried only when the spec or an alias changes again, or after ``RETRY_S
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import NotFoundError
 from shipyard.server.dataplane.inputs import InputPlan
-from shipyard.server.dataplane.runners import BatchRunner, DirectRunner, Runner
+from shipyard.server.dataplane.runners import BatchRunner, DirectRunner, Runner, probe_seconds
 from shipyard.serving.routing import RouteTable
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("shipyard.serving.dataplane")
 RETRY_S = 60.0
 GRACE_S = 10.0
+# A model whose one-row call takes less than this runs on the event loop: a thread
+# hand-over and the contention for the GIL would cost more than the call.
+INLINE_BELOW_S = 0.002
 
 
 @dataclass(eq=False)
@@ -51,6 +55,7 @@ class Target:
     package_digest: str
     plan: InputPlan
     runner: Runner
+    inline: bool  # called on the event loop (a fast model) rather than in a thread
 
     @property
     def model_version(self) -> str:
@@ -101,7 +106,7 @@ class LiveDeployments:
         executor: Executor,
         loader: Executor,
         metrics: ServingMetrics,
-        inline_calls: bool = False,
+        inline_below_s: float = INLINE_BELOW_S,
     ) -> None:
         self.serving = serving
         self.load_model = load_model
@@ -110,9 +115,11 @@ class LiveDeployments:
         self.executor = executor
         self.loader = loader
         self.metrics = metrics
-        self.inline_calls = inline_calls
+        self.inline_below_s = inline_below_s
+        self._inline: dict[str, bool] = {}  # by package digest: fast enough to call on the loop
         self.snapshots: dict[str, LiveDeployment] = {}
         self.errors: dict[str, str] = {}  # deployments that cannot serve now, and why
+        self.missing: set[str] = set()  # deployments the control plane does not know
         self._models: dict[str, LoadedModel] = {}  # by package digest
         self._targets: dict[tuple[Any, ...], Target] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # package digest -> (when, error)
@@ -130,10 +137,8 @@ class LiveDeployments:
     async def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-            except asyncio.CancelledError:
-                pass
         for task in list(self._retired):
             task.cancel()
         for target in list(self._targets.values()):
@@ -168,21 +173,36 @@ class LiveDeployments:
                 self._retire(self.snapshots.pop(gone))
         for name in names:
             try:
-                deployment, resolved = await loop.run_in_executor(self.loader, self._read, name)
+                deployment = await loop.run_in_executor(self.loader, self.serving.get, name)
             except NotFoundError as exc:
-                self.errors[name] = exc.message
-                old = self.snapshots.pop(name, None)
-                if old is not None:
-                    self._retire(old)
+                self._forget(name, exc.message)
                 continue
             except Exception as exc:
-                self.errors[name] = f"cannot read the deployment: {exc}"
-                log.warning("cannot read deployment %s (still serving what was loaded): %s", name, exc)
+                self._trouble(name, f"cannot read the deployment: {exc}")
                 continue
+            self.missing.discard(name)
+            try:  # NotFoundError here: an alias without a holder, a deleted version
+                resolved = await loop.run_in_executor(self.loader, self.serving.resolve, name)
+            except Exception as exc:
+                self._trouble(name, f"cannot resolve its routes: {exc}")
+                continue
+            self.errors.pop(name, None)
             await self._apply(deployment, resolved)
 
-    def _read(self, name: str) -> tuple[Deployment, list[ResolvedRoute]]:
-        return self.serving.get(name), self.serving.resolve(name)
+    def _forget(self, name: str, why: str) -> None:
+        """``name`` is no longer deployed: stop serving it."""
+        self.errors[name] = why
+        self.missing.add(name)
+        old = self.snapshots.pop(name, None)
+        if old is not None:
+            log.info("deployment %s is gone: %s", name, why)
+            self._retire(old)
+
+    def _trouble(self, name: str, why: str) -> None:
+        """The control plane cannot say what ``name`` should serve now: keep serving what is loaded."""
+        if self.errors.get(name) != why:
+            log.warning("deployment %s: %s (still serving what was loaded)", name, why)
+        self.errors[name] = why
 
     async def _apply(self, deployment: Deployment, resolved: list[ResolvedRoute]) -> None:
         spec = deployment.spec
@@ -199,7 +219,8 @@ class LiveDeployments:
         if current is not None and current.wanted == wanted and (retry is None or retry > time.monotonic()):
             return
         self._retry_at.pop(spec.name, None)
-        routes, shadows = [], []
+        routes: list[LiveRoute] = []
+        shadows: list[LiveRoute] = []
         for item in resolved:
             live = await self._route(spec.name, item, spec.batching, current)
             if live is not None:
@@ -261,24 +282,31 @@ class LiveDeployments:
             except Exception as exc:
                 self._failed[item.package_digest] = (time.monotonic(), str(exc))
                 raise
+            probe = await loop.run_in_executor(self.loader, probe_seconds, model)
+            self._inline[item.package_digest] = probe is not None and probe < self.inline_below_s
             self._models[item.package_digest] = model
             self.metrics.model_load(deployment, item.route.name, "loaded")
+        inline = self._inline.get(item.package_digest, False)
         target = Target(
             model,
             item.model_name,
             item.model_version,
             item.package_digest,
             InputPlan(model.signature),
-            self._runner(model, batching, deployment, item.route.name),
+            self._runner(model, batching, deployment, item.route.name, inline),
+            inline,
         )
         self._targets[key] = target
         return target
 
-    def _runner(self, model: LoadedModel, batching: Batching | None, deployment: str, route: str) -> Runner:
+    def _runner(
+        self, model: LoadedModel, batching: Batching | None, deployment: str, route: str, inline: bool
+    ) -> Runner:
+        executor = None if inline else self.executor
         if batching is None:
-            return DirectRunner(model, None if self.inline_calls else self.executor)
+            return DirectRunner(model, executor)
         observe = self.metrics.batch_observer(deployment, route)
-        return BatchRunner(model, self.executor, batching.max_batch_size, batching.max_wait_ms, observe)
+        return BatchRunner(model, executor, batching.max_batch_size, batching.max_wait_ms, observe)
 
     async def _report(self, deployment: str, route: str, version: str, state: str, error: str | None) -> None:
         from shipyard.serving.models import RouteStatus
@@ -309,6 +337,7 @@ class LiveDeployments:
         for digest in list(self._models):
             if digest not in digests:
                 del self._models[digest]
+                self._inline.pop(digest, None)
 
 
 class _KnownFailure(Exception):

@@ -42,7 +42,10 @@ class ServingMetrics:
             ["deployment", "route", "model_version"], registry=r,
         )  # fmt: skip
         self._errors = Counter(
-            "shipyard_serving_errors", "Requests answered with an error.", ["deployment", "status"], registry=r
+            "shipyard_serving_errors",
+            "Requests answered with an error.",
+            ["deployment", "status"],
+            registry=r,
         )
         self._latency = Histogram(
             "shipyard_serving_request_duration_seconds", "Time from request to answer.",

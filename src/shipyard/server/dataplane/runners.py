@@ -9,6 +9,7 @@ loop only has to serialise them.
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -96,12 +97,13 @@ class DirectRunner:
 
 
 class BatchRunner:
-    """Concurrent requests coalesced by a :class:`~shipyard.serving.batching.MicroBatcher`."""
+    """Concurrent requests coalesced by a :class:`~shipyard.serving.batching.MicroBatcher`
+    (``executor=None``: the batches run on the loop itself)."""
 
     def __init__(
         self,
         model: LoadedModel,
-        executor: Executor,
+        executor: Executor | None,
         max_batch_size: int,
         max_wait_ms: float,
         on_batch: Any = None,
@@ -125,3 +127,24 @@ class BatchRunner:
 
 def _count(item: Prepared) -> int:
     return item.count
+
+
+def probe_seconds(model: LoadedModel, tries: int = 5) -> float | None:
+    """The fastest of ``tries`` one-row calls of ``model`` on zeros (numeric signatures only), or
+    None when the model cannot be probed that way. Also warms the model up."""
+    import numpy as np
+
+    signature = model.signature
+    if signature is None or not all(c.dtype in ("float", "int", "bool") for c in signature.inputs):
+        return None
+    row = np.zeros((1, len(signature.inputs)), dtype=np.float64)
+    best = None
+    for _ in range(tries):
+        started = time.perf_counter()
+        try:
+            model.predict_rows(row)
+        except Exception:  # a model may refuse zeros; it then runs in a thread
+            return None
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    return best

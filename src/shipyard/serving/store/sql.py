@@ -130,16 +130,12 @@ class SqlServingStore(SqlStore, ServingStore):
         values = {"deployment": name, **status.to_dict()}
 
         def write(conn: Connection) -> None:
-            live = conn.execute(
-                sa.select(D.c.name).where(D.c.name == name, D.c.deleted_at.is_(None))
-            ).first()
+            live = conn.execute(sa.select(D.c.name).where(D.c.name == name, D.c.deleted_at.is_(None))).first()
             if live is None:
                 raise NotFoundError(f"deployment {name!r} not found")
             kept = {k: v for k, v in values.items() if k not in ("deployment", "route")}
             statement = self._insert(RS, values)
-            conn.execute(
-                statement.on_conflict_do_update(index_elements=["deployment", "route"], set_=kept)
-            )
+            conn.execute(statement.on_conflict_do_update(index_elements=["deployment", "route"], set_=kept))
 
         self._write(write)
 

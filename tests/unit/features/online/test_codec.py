@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.features.online.codec import entity_key, entity_keys, pack, unpack
+from shipyard.features.online.codec import entity_key, entity_keys, pack, pack_rows, unpack
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
@@ -171,3 +171,27 @@ def test_keys_are_stable_across_versions() -> None:
 def test_unsupported_key_values_are_refused() -> None:
     with pytest.raises(InvalidInputError):
         entity_key([[1, 2]])
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=INT64_MIN, max_value=INT64_MAX), floats, ints, texts, nones | aware),
+        max_size=20,
+    )
+)
+def test_pack_rows_is_pack_row_by_row(rows: list[tuple[Any, ...]]) -> None:
+    names = ["f", "i", "s", "t"]
+    columns = [[row[c + 1] for row in rows] for c in range(4)]
+    times = [row[0] for row in rows]
+    expected = [pack(dict(zip(names, row[1:], strict=True)), row[0]) for row in rows]
+    assert pack_rows(names, columns, times) == expected
+
+
+def test_pack_rows_refuses_ragged_or_unnamed_columns() -> None:
+    with pytest.raises(InvalidInputError, match="length"):
+        pack_rows(["a"], [[1, 2]], [1])
+    with pytest.raises(InvalidInputError, match="2 names but 1 columns"):
+        pack_rows(["a", "b"], [[1]], [1])
+    with pytest.raises(InvalidInputError, match="distinct"):
+        pack_rows(["a", "a"], [[1], [2]], [1])
+    assert pack_rows([], [], [5, 6]) == [b"[5,{}]", b"[6,{}]"]

@@ -1,0 +1,194 @@
+"""Tables read one column at a time: pandas DataFrames, Arrow tables and Parquet files.
+
+Monitoring reads a column, reduces it to a profile and lets it go, so that a check
+of a wide table never holds more than a few columns at once. Every source hands out
+columns as Arrow chunked arrays; Parquet files are read column by column (string
+columns straight into dictionary arrays), never whole.
+
+>>> import pandas as pd
+>>> source = open_source(pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]}))
+>>> source.names, source.num_rows, str(source.type("b"))
+(['a', 'b'], 2, 'string')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from shipyard.core.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ArrowSource", "ColumnSource", "PandasSource", "ParquetSource", "is_table_like", "open_source"]
+
+
+class ColumnSource(Protocol):
+    """A table whose columns are read one at a time."""
+
+    @property
+    def names(self) -> list[str]: ...
+
+    @property
+    def num_rows(self) -> int: ...
+
+    def type(self, name: str) -> pa.DataType:
+        """The Arrow type of column ``name`` (read from metadata, not data, where possible)."""
+        ...
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """The whole column ``name``."""
+        ...
+
+
+class ArrowSource:
+    """An Arrow table already in memory."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.table.column_names)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.table.num_rows)
+
+    def type(self, name: str) -> pa.DataType:
+        return self.table.schema.field(_known(self, name)).type
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self.table.column(_known(self, name))
+
+
+class PandasSource:
+    """A pandas DataFrame; each column is converted to Arrow when it is read."""
+
+    def __init__(self, frame: Any) -> None:
+        if not all(isinstance(c, str) for c in frame.columns):
+            raise InvalidInputError("column names must be strings")
+        if frame.columns.has_duplicates:
+            raise InvalidInputError("the DataFrame has duplicate column names")
+        self.frame = frame
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.frame.columns)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.frame)
+
+    def type(self, name: str) -> pa.DataType:
+        import pyarrow as pa
+
+        dtype = self.frame[_known(self, name)].dtype
+        if getattr(dtype, "pyarrow_dtype", None) is not None:
+            return dtype.pyarrow_dtype
+        kind = getattr(dtype, "kind", "O")
+        if kind in "iufbmM" and getattr(dtype, "numpy_dtype", None) is not None:
+            return pa.from_numpy_dtype(dtype.numpy_dtype)
+        if kind in "iufbmM":
+            return pa.from_numpy_dtype(dtype)
+        if str(dtype) == "category":
+            return pa.dictionary(pa.int32(), pa.string())
+        return pa.string()  # object, str and string dtypes: checked when the column is read
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        import pyarrow as pa
+
+        series = self.frame[_known(self, name)]
+        try:
+            return pa.chunked_array([pa.Array.from_pandas(series)])
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InvalidInputError(f"column {name!r} mixes value types Arrow cannot hold: {exc}") from exc
+
+
+class ParquetSource:
+    """Parquet files (one schema), read one column at a time."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        import pyarrow.parquet as pq
+
+        if not paths:
+            raise InvalidInputError("no Parquet files to read")
+        self.paths = [Path(p) for p in paths]
+        first = pq.ParquetFile(self.paths[0])
+        self.schema = first.schema_arrow
+        self._rows = int(sum(pq.ParquetFile(p).metadata.num_rows for p in self.paths))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.schema.names)
+
+    @property
+    def num_rows(self) -> int:
+        return self._rows
+
+    def type(self, name: str) -> pa.DataType:
+        return self.schema.field(_known(self, name)).type
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        kind = self.type(name)
+        dictionary = [name] if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
+        chunks: list[Any] = []
+        for path in self.paths:
+            table = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=[name], use_threads=False)
+            chunks.extend(table.column(0).chunks)
+        if not chunks:
+            return pa.chunked_array([], type=kind)
+        return pa.chunked_array(chunks)
+
+
+def _known(source: ColumnSource, name: str) -> str:
+    if name not in source.names:
+        raise InvalidInputError(f"no column {name!r}; the columns are: {', '.join(source.names)}")
+    return name
+
+
+def is_table_like(data: object) -> bool:
+    """Whether ``data`` is a DataFrame, an Arrow table or a path (what :func:`open_source` takes)."""
+    module = type(data).__module__
+    return module.startswith(("pandas", "pyarrow")) or isinstance(data, os.PathLike)
+
+
+def open_source(data: Any) -> ColumnSource:
+    """A column source over a pandas DataFrame, an Arrow table, or a path to Parquet file(s).
+
+    A path may name one Parquet file or a folder of them (read in name order).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(data, pd.DataFrame):
+        return PandasSource(data)
+    if isinstance(data, pa.Table):
+        return ArrowSource(data)
+    if isinstance(data, pa.RecordBatch):
+        return ArrowSource(pa.Table.from_batches([data]))
+    if isinstance(data, os.PathLike):
+        return ParquetSource(_parquet_files(Path(data)))
+    raise InvalidInputError(
+        f"cannot read {type(data).__name__}: pass a pandas DataFrame, an Arrow table, a dataset "
+        "reference like 'name@3', a path to Parquet files, or a ReferenceProfile"
+    )
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq"))
+        if not files:
+            raise InvalidInputError(f"no Parquet files under {str(path)!r}")
+        return files
+    if not path.exists():
+        raise InvalidInputError(f"no such file: {str(path)!r}")
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raise InvalidInputError(f"{str(path)!r} is not a Parquet file; load it and pass a DataFrame")
+    return [path]

@@ -1,0 +1,66 @@
+"""Run the data plane on uvicorn (uvloop, httptools), in one process or ``workers`` of them.
+
+With several workers, uvicorn's supervisor binds the socket once and starts each worker
+in a fresh (spawned) process, giving it an :class:`AppFactory` (settings and options,
+pickled) that builds the worker's own workspace and app. SIGTERM or SIGINT stops each
+worker gracefully: in-flight requests finish, then the app's lifespan shutdown flushes
+the prediction log.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shipyard.core.config import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from shipyard.server.dataplane.app import DataPlaneOptions
+
+GRACEFUL_SHUTDOWN_S = 30
+
+
+@dataclass(frozen=True)
+class AppFactory:
+    """Builds a worker's app: its own workspace from ``settings``, closed at shutdown."""
+
+    settings: Settings
+    options: DataPlaneOptions
+
+    def __call__(self) -> Starlette:
+        from shipyard.server.dataplane.app import create_dataplane
+        from shipyard.workspace import Workspace
+
+        return create_dataplane(Workspace(self.settings), self.options, close_workspace=True)
+
+
+def serve(settings: Settings, options: DataPlaneOptions, host: str, port: int, workers: int = 1) -> None:
+    """Serve until interrupted."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        AppFactory(settings, options),
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    shown = f"[{host}]" if ":" in host else host
+    names = ", ".join(options.names) if options.names else "every deployment"
+    sys.stdout.write(f"Shipyard data plane on http://{shown}:{port} serving {names} ({workers} worker(s))\n")
+    sys.stdout.flush()
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    uvicorn.Server(config).run()

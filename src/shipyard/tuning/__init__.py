@@ -1,0 +1,1 @@
+"""Hyperparameter search on Optuna: trials as tracked runs, studies stored in Shipyard."""
