@@ -20,8 +20,13 @@ Workloads, each side in a fresh process and a fresh temporary directory:
    Shipyard ``sy.features.online`` vs Feast ``get_online_features(...).to_dict()``: target p50
    no slower. Reported beside it: Shipyard over HTTP (``POST /api/v1/features/online`` to a
    ``shipyard server`` process on the materialized home, keep-alive ``httpx.Client``; target
-   p50 <= 1 ms) and Shipyard with ``SHIPYARD_ONLINE_URI`` on Redis (127.0.0.1:6379 db 14,
-   its own key prefix, deleted afterwards; skipped when Redis is down).
+   p50 <= 1 ms), the floor of such a read on this machine (the same client against a bare
+   Starlette route on uvicorn that answers a constant), and Shipyard with
+   ``SHIPYARD_ONLINE_URI`` on Redis (127.0.0.1:6379 db 14, its own key prefix, deleted
+   afterwards; skipped when Redis is down).
+
+Data libraries (pandas, pyarrow, DuckDB; ibis for Feast; redis for the Redis run) are
+imported before any clock starts, on both sides; Feast's definitions are applied untimed.
 
 Run ``python benchmarks/features.py`` with the project venv; ``--quick`` divides the rows,
 users and entity rows by 10; ``--json``, ``--skip-peer``, ``--skip-shipyard`` and ``--workload``

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import datasets, features, models, monitoring, pipelines, registry, serving
+    from shipyard import datasets, features, models, monitoring, pipelines, registry, serving, tuning
     from shipyard.core.config import Settings
     from shipyard.core.errors import (
         AlreadyExistsError,
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from shipyard.pipelines.pipeline import pipeline
     from shipyard.pipelines.steps import step
     from shipyard.pipelines.triggers import on_alert, on_dataset, on_model_registered
+    from shipyard.sdk.tuning import tune
+    from shipyard.tuning.space import choice, intrange, loguniform, uniform
+    from shipyard.tuning.trial import report
     from shipyard.registry import gates
     from shipyard.sdk import (
         active_run,
@@ -86,6 +89,9 @@ _EXPORTS: dict[str, str] = {
     "step": "shipyard.pipelines.steps",
     "pipeline": "shipyard.pipelines.pipeline",
     **{name: "shipyard.pipelines.triggers" for name in ("on_dataset", "on_model_registered", "on_alert")},
+    "tune": "shipyard.sdk.tuning",
+    "report": "shipyard.tuning.trial",
+    **{name: "shipyard.tuning.space" for name in ("uniform", "loguniform", "intrange", "choice")},
     "evaluate": "shipyard.sdk.registry",
     "deploy": "shipyard.sdk.serving",
     "pyfunc": "shipyard.models.flavors.pyfunc",
@@ -121,6 +127,7 @@ _MODULES: dict[str, str] = {
     "models": "shipyard.models",
     "registry": "shipyard.registry",
     "gates": "shipyard.registry.gates",
+    "tuning": "shipyard.tuning",
     "monitoring": "shipyard.monitoring",
     "serving": "shipyard.serving",
 }

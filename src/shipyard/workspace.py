@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shipyard.serving.service import ServingService
     from shipyard.storage.cas import ContentStore
     from shipyard.tracking.service import TrackingService
+    from shipyard.tuning.service import TuningService
     from shipyard.validation.service import ValidationService
 
 
@@ -199,6 +200,21 @@ class Workspace:
 
         store = self._store("shipyard.pipelines.store:SCHEDULE_STORES", "schedule store")
         return SchedulerService(store, self.pipelines, audit=self.audit)
+
+    @cached_property
+    def tuning(self) -> TuningService:
+        """Hyperparameter searches: studies in the metadata database (an Optuna journal), trials as runs."""
+        from shipyard.tuning.service import TuningService
+        from shipyard.tuning.store import open_journal
+
+        uri = self.settings.uri
+        return TuningService(
+            lambda: open_journal(uri),
+            self.tracking,
+            store_uri=None if uri.startswith("memory") else uri,
+            audit=None if self.settings.is_remote else self.audit,
+            capture_packages=self.settings.capture_packages,
+        )
 
     @cached_property
     def features(self) -> FeaturesService:

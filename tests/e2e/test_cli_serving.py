@@ -137,3 +137,21 @@ def test_predict_scores_a_file(fraud: None, tmp_path: Path) -> None:
         code=INVALID_INPUT,
     )
     assert "no such file" in bad.stderr
+
+
+def test_storage_gc_keeps_the_prediction_log(home: Path) -> None:
+    from tests.unit.serving.test_prediction_log import record
+
+    workspace = Workspace(load_settings())
+    try:
+        logger = workspace.serving.prediction_logger()
+        for i in range(3):
+            logger.log(record(i))
+    finally:
+        workspace.close()  # writes the segment
+    cli("data", "gc", "--yes")
+    workspace = Workspace(load_settings())
+    try:
+        assert len(workspace.serving.predictions("fraud")) == 3
+    finally:
+        workspace.close()

@@ -209,9 +209,9 @@ def gc_command(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Remove stored blobs that no dataset version and no run artifact references."""
+    """Remove stored blobs that no dataset version, run artifact or prediction log references."""
     workspace = state(ctx).workspace
-    keep = workspace.tracking.artifact_digests()
+    keep = workspace.tracking.artifact_digests() | workspace.serving.segment_digests()
     report = workspace.datasets.gc(dry_run=not yes, keep=keep)
     if as_json:
         print_json({**vars(report)})

@@ -200,7 +200,7 @@ def hash_files(
     )
     fresh = _fresh_rows(todo, keys, prints, digests, sizes, started)
     if cache is not None and save:
-        cache.save(fresh)
+        cache.save(fresh, root)
     done = [d for d in digests if d is not None]
     assert len(done) == len(digests)
     return HashResult(done, sizes, len(todo), len(paths) - len(todo), contents, started, fresh)

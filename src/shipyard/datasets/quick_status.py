@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.datasets.reports import StatusReport
-from shipyard.datasets.statcache import listing, read_tree
+from shipyard.datasets.statcache import listing, read_source
 from shipyard.datasets.store.sqlite_reader import latest_versions
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def quick_status(uri: str, home: Path, name: str | None = None) -> list[StatusRe
     for head in heads:
         if not head.source_path:
             return None
-        tree = read_tree(cache, head.source_path)
+        tree = read_source(cache, head.source_path)
         if tree is None or tree[0] != head.digest:
             return None
         scanned = quick_listing(head.source_path)

@@ -98,12 +98,14 @@ class DatasetService:
             try:
                 version = self._record_version(name, message, snapshot, staged, progress)
             except BaseException:
-                self._remember(source, files, hashed, None)  # what was hashed need not be hashed again
+                self._remember(
+                    source, files, hashed, None, folder=kind == "folder"
+                )  # no need to hash it again
                 raise
         finally:
             for copy in staged.values():
                 copy.discard()
-        self._remember(source, files, hashed, snapshot.digest)
+        self._remember(source, files, hashed, snapshot.digest, folder=kind == "folder")
         return version
 
     def _stage(self, files: Files, todo: list[int], staged: dict[int, StagedContent]) -> None:
@@ -152,17 +154,26 @@ class DatasetService:
             self._record("dataset.add", version, {"digest": version.digest, "files": len(version.files)})
         return version
 
-    def _remember(self, source: str, files: Files, hashed: HashResult, manifest: str | None) -> None:
-        """Save the new stat cache entries; with ``manifest``, also the listing of ``source``,
-        if every file is out of the racy window (see :mod:`shipyard.datasets.statcache`)."""
+    def _remember(
+        self, source: str, files: Files, hashed: HashResult, manifest: str | None, *, folder: bool
+    ) -> None:
+        """Record the files of ``source`` in the stat cache, with their digests where trusted.
+
+        With ``manifest`` (the files are all of the source and hold it), the manifest is
+        recorded too when every file is out of the racy window, so that an unchanged
+        source is recognised from its listing alone (see :mod:`shipyard.datasets.statcache`).
+        """
         if self.stat_cache is None:
             return
-        settled = manifest is not None and all(
-            size == f.size and is_settled(f.mtime_ns, hashed.started_ns)
-            for f, size in zip(files, hashed.sizes, strict=True)
+        trusted = [
+            digest if size == f.size and is_settled(f.mtime_ns, hashed.started_ns) else None
+            for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
+        ]
+        complete = manifest if None not in trusted else None
+        base = source if folder else str(Path(source).parent)
+        self.stat_cache.save_source(
+            source, base, [(f.logical, f.size, f.mtime_ns, f.inode) for f in files], trusted, complete
         )
-        tree = (source, manifest, source_listing(files)) if settled and manifest is not None else None
-        self.stat_cache.save(hashed.fresh, tree)
 
     def _hash(
         self,
@@ -210,12 +221,13 @@ class DatasetService:
         missing = [i for digest, i in first.items() if stored.get(digest) != entries[i].size]
         if progress is not None:
             progress.start("upload", sum(entries[i].size for i in missing))
+        small = [i for i in missing if entries[i].size < PACK_THRESHOLD]
         with content.packing(looked_up=True) as pack:
-            for i in missing:
-                if entries[i].size < PACK_THRESHOLD:
-                    pack.put_bytes(self._small_content(files[i], entries[i], kept.get(i)), entries[i].digest)
-                    if progress is not None:
-                        progress.advance("upload", entries[i].size)
+            pack.put_all(
+                (self._small_content(files[i], entries[i], kept.get(i)), entries[i].digest) for i in small
+            )
+        if progress is not None:
+            progress.advance("upload", sum(entries[i].size for i in small))
 
         def put(i: int) -> None:
             copy = staged.pop(i, None)
@@ -289,14 +301,20 @@ class DatasetService:
             unchanged_count=len(now.keys() & before.keys()) - len(modified),
             hashed=hashed.hashed,
         )
-        self._remember(version.source_path, files, hashed, version.digest if report.clean else None)
+        self._remember(
+            version.source_path,
+            files,
+            hashed,
+            version.digest if report.clean else None,
+            folder=source.is_dir(),
+        )
         return report
 
     def _unchanged_listing(self, version: DatasetVersion, files: Files) -> bool:
         """Whether the source's files have the very stats recorded when they held this version."""
         if self.stat_cache is None or not version.source_path:
             return False
-        tree = self.stat_cache.load_tree(version.source_path)
+        tree = self.stat_cache.find_source(version.source_path)
         return tree is not None and tree[0] == version.digest and tree[1] == source_listing(files)
 
     # -- reads -----------------------------------------------------------------------

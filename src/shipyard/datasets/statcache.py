@@ -1,21 +1,25 @@
 """The stat cache: what spares reading an unchanged file again, in one SQLite file.
 
-``<home>/cache/statcache.sqlite`` holds two tables, both readable with the standard
-``sqlite3`` module alone (so ``shipyard data status`` can answer without loading the
-rest of Shipyard):
+``<home>/cache/statcache.sqlite`` holds one row per **source** (the folder or file a
+dataset is added from, or the root a caller hashed files under), readable with the
+standard ``sqlite3`` module alone, so ``shipyard data status`` can answer without loading
+the rest of Shipyard:
 
-* ``folders``: one row per folder, ``entries`` the JSON object
-  ``{file name: [size, mtime_ns, inode, digest]}``. A file whose size, mtime and inode
-  are unchanged is taken to have unchanged content (the assumption git and DVC make;
-  see :mod:`shipyard.datasets.hashing` for the racy window that keeps it sound).
-* ``trees``: one row per source (the folder or file a dataset is added from): the
-  digest of the manifest its content had, and its **listing**, the canonical JSON of
-  ``[[logical path, size, mtime_ns, inode], ...]`` sorted by path. When a fresh scan
-  of the source gives the very same listing, the source still holds that manifest, and
-  no per-file lookup is needed.
+* ``listing``: the canonical JSON of ``[[logical path, size, mtime_ns, inode], ...]``,
+  sorted by path, of the files under ``base`` (the source folder, or a file's folder);
+* ``digests``: the JSON list of their digests, in the same order (``null`` for a file
+  not to be trusted: one written within the racy window, see
+  :mod:`shipyard.datasets.hashing`);
+* ``manifest``: when the listing is complete and every file has its digest, the digest
+  of the manifest the source held, else null.
 
-Every failure to read or write the cache (a corrupt or locked file, a read-only
-home) only costs a re-read: the cache is an optimisation.
+A file whose size, mtime and inode are as listed is taken to have the listed digest
+(the assumption git and DVC make). And when a fresh scan of a source gives the very
+same listing as a row with a ``manifest``, the source still holds that manifest: no
+per-file lookup is needed at all.
+
+Every failure to read or write the cache (a corrupt or locked file, a read-only home)
+only costs a re-read: the cache is an optimisation.
 """
 
 from __future__ import annotations
@@ -23,18 +27,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import orjson
 
 #: ``(absolute path, size, mtime_ns, inode, digest)``
 CacheRow = tuple[str, int, int, int, str]
-SCHEMA_VERSION = 2
+#: ``(logical path, size, mtime_ns, inode)``
+ListedFile = tuple[str, int, int, int]
+SCHEMA_VERSION = 3
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, entries BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS trees (root TEXT PRIMARY KEY, manifest TEXT NOT NULL, listing BLOB NOT NULL)",
-    "DROP TABLE IF EXISTS files",  # version 1: one row per file, too slow to write for big folders
+    "DROP TABLE IF EXISTS files",  # older layouts
+    "DROP TABLE IF EXISTS folders",
+    "DROP TABLE IF EXISTS trees",
+    "CREATE TABLE IF NOT EXISTS sources (root TEXT PRIMARY KEY, base TEXT NOT NULL, manifest TEXT, "
+    "listing BLOB NOT NULL, digests BLOB NOT NULL)",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 _ERRORS = (sqlite3.Error, OSError, orjson.JSONDecodeError, TypeError, ValueError)
@@ -56,82 +64,89 @@ class StatCache:
                 conn.execute(statement)
         return conn
 
-    # -- per-file entries --------------------------------------------------------------
     def load(self, root: Path | str) -> dict[str, tuple[int, int, int, str]]:
-        """Every entry at or under ``root``: absolute path -> (size, mtime_ns, inode, digest)."""
+        """Every trusted entry at or under ``root``: absolute path -> (size, mtime_ns, inode, digest)."""
         if not self.path.is_file():
             return {}
         base = os.path.abspath(root)  # noqa: PTH100  (no symlink resolution, fast)
         low = base.rstrip(os.sep) + os.sep
-        high = base.rstrip(os.sep) + chr(ord(os.sep) + 1)
+        ancestors = [str(p) for p in Path(base).parents]
         try:
             with contextlib.closing(self._connect()) as conn:
                 rows = conn.execute(
-                    "SELECT path, entries FROM folders "
-                    "WHERE path = ? OR path = ? OR (path >= ? AND path < ?)",
-                    (base, base.rpartition(os.sep)[0], low, high),
+                    "SELECT base, listing, digests FROM sources WHERE root = ? OR (root >= ? AND root < ?) "
+                    f"OR root IN ({', '.join('?' * len(ancestors)) or 'NULL'})",
+                    (base, low, low[:-1] + chr(ord(os.sep) + 1), *ancestors),
                 ).fetchall()
             found: dict[str, tuple[int, int, int, str]] = {}
-            for folder, blob in rows:
-                for name, (size, mtime_ns, inode, digest) in orjson.loads(blob).items():
-                    path = folder + os.sep + name
-                    if path == base or path.startswith(low):
+            for folder, listing_json, digests_json in rows:
+                head = folder.rstrip(os.sep) + os.sep
+                listed = orjson.loads(listing_json)
+                for (logical, size, mtime_ns, inode), digest in zip(
+                    listed, orjson.loads(digests_json), strict=True
+                ):
+                    path = head + logical
+                    if digest is not None and (path == base or path.startswith(low)):
                         found[path] = (size, mtime_ns, inode, digest)
             return found
         except _ERRORS:
             return {}
 
-    def save(self, rows: Iterable[CacheRow], tree: tuple[str, str, bytes] | None = None) -> None:
-        """Write entries (replacing older ones for the same paths), and a source's ``tree``.
+    def find_source(self, root: str) -> tuple[str, bytes] | None:
+        """``(manifest digest, listing)`` recorded for the source ``root``, if a manifest was."""
+        return read_source(self.path, root)
 
-        ``tree`` is ``(root, manifest digest, listing)``, as for :meth:`save_tree`; all is
-        written in one transaction.
+    def save(self, rows: Iterable[CacheRow], root: Path | str | None = None) -> None:
+        """Add entries (absolute paths under ``root``, their common folder by default) to what is cached.
+
+        Entries cached before for other files under ``root`` are kept.
         """
-        by_folder: dict[str, dict[str, list[object]]] = {}
-        for path, size, mtime_ns, inode, digest in rows:
-            folder, _, name = path.rpartition(os.sep)
-            by_folder.setdefault(folder, {})[name] = [size, mtime_ns, inode, digest]
-        if not by_folder and tree is None:
+        rows = list(rows)
+        if not rows:
             return
+        base = os.path.abspath(root if root is not None else os.path.commonpath([r[0] for r in rows]))  # noqa: PTH100
+        head = base.rstrip(os.sep) + os.sep
+        merged = {
+            path[len(head) :]: entry for path, entry in self.load(base).items() if path.startswith(head)
+        }
+        merged.update({r[0][len(head) :]: r[1:] for r in rows if r[0].startswith(head)})
+        if merged:
+            ordered = sorted(merged.items())
+            self.save_source(
+                base, base, [(k, *v[:3]) for k, v in ordered], [v[3] for k, v in ordered], manifest=None
+            )
+
+    def save_source(
+        self,
+        root: str,
+        base: str,
+        files: Sequence[ListedFile],
+        digests: Sequence[str | None],
+        manifest: str | None,
+    ) -> None:
+        """Record the files of the source ``root`` (logical paths under ``base``), sorted by path.
+
+        ``digests[i]`` is None for a file not to be trusted; ``manifest`` is the digest of
+        the manifest the source holds, when ``files`` is all of it and all are trusted.
+        """
+        record = (root, base, manifest, listing(files), orjson.dumps(list(digests)))
         with contextlib.suppress(*_ERRORS), contextlib.closing(self._connect()) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for folder, entries in by_folder.items():
-                    old = conn.execute("SELECT entries FROM folders WHERE path = ?", (folder,)).fetchone()
-                    merged = {**orjson.loads(old[0]), **entries} if old else entries
-                    conn.execute(
-                        "INSERT OR REPLACE INTO folders VALUES (?, ?)", (folder, orjson.dumps(merged))
-                    )
-                if tree is not None:
-                    conn.execute("INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", tree)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
-    # -- whole sources -----------------------------------------------------------------
-    def load_tree(self, root: str) -> tuple[str, bytes] | None:
-        """``(manifest digest, listing)`` recorded for the source ``root``, if any."""
-        return read_tree(self.path, root)
-
-    def save_tree(self, root: str, manifest: str, listing: bytes) -> None:
-        """Record that the source ``root`` had the content ``manifest`` when it had ``listing``."""
-        self.save((), (root, manifest, listing))
+            conn.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?)", record)
 
 
-def read_tree(cache_path: Path | str, root: str) -> tuple[str, bytes] | None:
-    """``(manifest digest, listing)`` of ``root`` from the cache file, read-only; None if absent."""
+def read_source(cache_path: Path | str, root: str) -> tuple[str, bytes] | None:
+    """``(manifest digest, listing)`` recorded for the source ``root``, read-only; None if none."""
     path = Path(cache_path).absolute()
     if not path.is_file():
         return None
     try:
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)) as conn:
-            row = conn.execute("SELECT manifest, listing FROM trees WHERE root = ?", (root,)).fetchone()
+            row = conn.execute("SELECT manifest, listing FROM sources WHERE root = ?", (root,)).fetchone()
     except sqlite3.Error:
         return None
-    return (str(row[0]), bytes(row[1])) if row else None
+    return (str(row[0]), bytes(row[1])) if row and row[0] else None
 
 
-def listing(files: Iterable[tuple[str, int, int, int]]) -> bytes:
+def listing(files: Iterable[ListedFile]) -> bytes:
     """The canonical listing of ``(logical path, size, mtime_ns, inode)`` (sorted here)."""
     return orjson.dumps(sorted(tuple(f) for f in files))

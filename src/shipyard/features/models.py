@@ -55,6 +55,7 @@ def label(kind: str) -> str:
     return _LABELS.get(kind, kind)
 
 
+MAX_TTL = timedelta(days=365_000)
 _SQL = re.compile(r"\s*(select|with|from|\()", re.IGNORECASE)
 
 
@@ -232,6 +233,8 @@ def _check_ttl(ttl: object, what: str) -> None:
         raise InvalidInputError(f"{what}: ttl must be a datetime.timedelta or None, got {ttl!r}")
     if ttl <= timedelta(0):
         raise InvalidInputError(f"{what}: ttl must be positive, got {ttl!r}; use None for no limit")
+    if ttl > MAX_TTL:
+        raise InvalidInputError(f"{what}: ttl must be at most {MAX_TTL.days} days; use None for no limit")
 
 
 @dataclass(frozen=True, eq=False)

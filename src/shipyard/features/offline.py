@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 T, KEY = "__sy_t", "__sy_k"
 _BIG = 9223372036854775807
+_EARLIEST = -(2**62)  # before any real time, in micro- or nanoseconds
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def _order(con: duckdb.DuckDBPyConnection, source: Source, lo: int | None, hi: i
             (0, 1) if cmin is None or cmax is None else (int(cmin), (int(cmax) - int(cmin) + 1).bit_length())
         )
     rows = source.rows or 1
+    lo = max(lo, _EARLIEST)  # a huge TTL must not overflow the BIGINT arithmetic
     return Order(lo=lo, span=max(hi - lo, 1), pos_bits=(rows - 1).bit_length(), created=tie)
 
 

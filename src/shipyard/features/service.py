@@ -262,7 +262,16 @@ class FeaturesService:
         if service is not None:
             definition = self.get(service, SERVICE)
             features = FeatureService.from_spec(definition.spec)
-        return Planner(self._lookup, full_feature_names).plan(requested(features))
+        refs = requested(features)
+        try:
+            return Planner(self._lookup, full_feature_names).plan(refs)
+        except NotFoundError as exc:
+            named = [r for r in refs if ":" not in r and self._lookup(SERVICE, r.partition("@")[0], None)]
+            if named:
+                raise NotFoundError(
+                    f"{exc.message}; {named[0]!r} is a feature service: pass service={named[0]!r}"
+                ) from exc
+            raise
 
     def function_of(self, feature: OnDemandFeature) -> Callable[..., Any]:
         """The Python function of an applied on-demand feature."""

@@ -80,36 +80,13 @@ class ModelService:
             raise ConflictError(
                 f"run {run_id} already has artifacts under {path!r}; log the model under another name"
             )
-        chosen = get_flavor(flavor if flavor is not None else detect_flavor(model))
-        given = _signature(signature)
         with tempfile.TemporaryDirectory(prefix="shipyard-model-") as tmp:
             folder = Path(tmp)
-            saved = chosen.save(model, folder, plain(dict(extra or {})))
-            descriptor = _describe(chosen, saved, folder, given)
-            if input_example is not None:
-                descriptor = self._with_example(descriptor, chosen, folder, input_example)
-            (folder / DESCRIPTOR_NAME).write_text(descriptor.to_yaml(), encoding="utf-8")
+            descriptor = write_package(
+                model, folder, flavor=flavor, signature=signature, input_example=input_example, extra=extra
+            )
             self._upload(run_id, path, folder, descriptor)
         return str(run_ref(run_id, path))
-
-    def _with_example(
-        self, descriptor: ModelDescriptor, flavor: Flavor, folder: Path, example: Any
-    ) -> ModelDescriptor:
-        """The descriptor with the signature completed from a prediction on ``example``."""
-        signature = descriptor.signature or infer_signature(example)
-        draft = descriptor.with_signature(signature)
-        # Load what was written, as a user will: a package that cannot predict is refused now.
-        try:
-            output = LoadedModel(draft, flavor, flavor.load(folder, draft, trust=True)).predict(example)
-        except ShipyardError:
-            raise
-        except Exception as exc:  # the framework's or the user's own error
-            raise InvalidInputError(
-                f"the saved model could not be loaded back and predict on input_example: {exc}"
-            ) from exc
-        if signature.outputs:
-            return draft
-        return draft.with_signature(Signature(signature.inputs, describe_output(output)))
 
     def _upload(self, run_id: str, path: str, folder: Path, descriptor: ModelDescriptor) -> None:
         from shipyard.tracking.models import Artifact
@@ -170,24 +147,9 @@ class ModelService:
         run_id, path, artifact = self._descriptor_artifact(uri)
         where = f"runs:/{run_id}/{path}"
         descriptor = ModelDescriptor.from_yaml(self._fetch_descriptor(run_id, path, artifact))
-        flavor = get_flavor(descriptor.flavor)
-        if flavor.needs_trust and not trust:
-            raise PermissionDenied(
-                f"{where} is a {flavor.name} package, stored with pickle, which can run any code when "
-                "loaded; load it with trust=True only if you trust who made it",
-                details={"uri": str(uri), "flavor": flavor.name},
-            )
+        flavor = _trusted_flavor(descriptor, trust, where, str(uri))
         folder = self._materialise(run_id, path, artifact.digest, descriptor)
-        try:
-            raw = flavor.load(folder, descriptor, trust)
-        except ShipyardError:
-            raise
-        except Exception as exc:  # the framework's own error: say which package and which versions
-            raise InvalidInputError(
-                f"cannot load {where} with the {flavor.name} flavor: {exc}; it was saved with "
-                f"{_versions(descriptor.framework_versions)}",
-                details={"framework_versions": descriptor.framework_versions},
-            ) from exc
+        raw = _load_raw(flavor, folder, descriptor, trust, where)
         return LoadedModel(descriptor, flavor, raw, uri=str(uri), package_digest=artifact.digest)
 
     def _materialise(self, run_id: str, path: str, package: str, descriptor: ModelDescriptor) -> Path:
@@ -240,6 +202,87 @@ class ModelService:
             "input": mode,
         }
         return self.log_model(run_id, proto, name, signature=source.signature, flavor="onnx", extra=extra)
+
+
+# -- packages in a folder ---------------------------------------------------------------
+def write_package(
+    model: Any,
+    folder: Path,
+    *,
+    flavor: str | None = None,
+    signature: Signature | Mapping[str, Any] | None = None,
+    input_example: Any = None,
+    extra: Mapping[str, Any] | None = None,
+) -> ModelDescriptor:
+    """Write ``model``'s package into the empty ``folder``: the flavor's files, then the descriptor
+    (``shipyard-model.yaml``) with every file's digest. What :meth:`ModelService.log_model` uploads,
+    and what a pipeline step's model output holds."""
+    chosen = get_flavor(flavor if flavor is not None else detect_flavor(model))
+    saved = chosen.save(model, folder, plain(dict(extra or {})))
+    descriptor = _describe(chosen, saved, folder, _signature(signature))
+    if input_example is not None:
+        descriptor = _with_example(descriptor, chosen, folder, input_example)
+    (folder / DESCRIPTOR_NAME).write_text(descriptor.to_yaml(), encoding="utf-8")
+    return descriptor
+
+
+def load_package(folder: Path, trust: bool = False, where: str | None = None) -> LoadedModel:
+    """The package written by :func:`write_package` in ``folder``, every file's digest checked first."""
+    where = where or str(folder)
+    descriptor_path = folder / DESCRIPTOR_NAME
+    if not descriptor_path.is_file():
+        raise InvalidInputError(f"{where} is not a model package: it has no {DESCRIPTOR_NAME}")
+    descriptor = ModelDescriptor.from_yaml(descriptor_path.read_bytes())
+    for relpath, digest in sorted(descriptor.files.items()):
+        target = folder / check_artifact_path(relpath)
+        actual = digest_file(target) if target.is_file() else "nothing"
+        if actual != digest:
+            raise _tampered(where, relpath, digest, actual, "the package")
+    flavor = _trusted_flavor(descriptor, trust, where, where)
+    raw = _load_raw(flavor, folder, descriptor, trust, where)
+    return LoadedModel(descriptor, flavor, raw, uri=where, package_digest=digest_file(descriptor_path))
+
+
+def _with_example(descriptor: ModelDescriptor, flavor: Flavor, folder: Path, example: Any) -> ModelDescriptor:
+    """The descriptor with the signature completed from a prediction on ``example``."""
+    signature = descriptor.signature or infer_signature(example)
+    draft = descriptor.with_signature(signature)
+    # Load what was written, as a user will: a package that cannot predict is refused now.
+    try:
+        output = LoadedModel(draft, flavor, flavor.load(folder, draft, trust=True)).predict(example)
+    except ShipyardError:
+        raise
+    except Exception as exc:  # the framework's or the user's own error
+        raise InvalidInputError(
+            f"the saved model could not be loaded back and predict on input_example: {exc}"
+        ) from exc
+    if signature.outputs:
+        return draft
+    return draft.with_signature(Signature(signature.inputs, describe_output(output)))
+
+
+def _trusted_flavor(descriptor: ModelDescriptor, trust: bool, where: str, uri: str) -> Flavor:
+    flavor = get_flavor(descriptor.flavor)
+    if flavor.needs_trust and not trust:
+        raise PermissionDenied(
+            f"{where} is a {flavor.name} package, stored with pickle, which can run any code when "
+            "loaded; load it with trust=True only if you trust who made it",
+            details={"uri": uri, "flavor": flavor.name},
+        )
+    return flavor
+
+
+def _load_raw(flavor: Flavor, folder: Path, descriptor: ModelDescriptor, trust: bool, where: str) -> Any:
+    try:
+        return flavor.load(folder, descriptor, trust)
+    except ShipyardError:
+        raise
+    except Exception as exc:  # the framework's own error: say which package and which versions
+        raise InvalidInputError(
+            f"cannot load {where} with the {flavor.name} flavor: {exc}; it was saved with "
+            f"{_versions(descriptor.framework_versions)}",
+            details={"framework_versions": descriptor.framework_versions},
+        ) from exc
 
 
 def _signature(value: Signature | Mapping[str, Any] | None) -> Signature | None:

@@ -2,7 +2,8 @@
 
 A domain classifier (scikit-learn's ``HistGradientBoostingClassifier``, categorical
 columns as native categories) is trained to separate up to ``max_rows`` rows sampled
-from each side, and scored by stratified k-fold cross-validated ROC AUC. An AUC near
+from each side, and scored by stratified k-fold cross-validated ROC AUC (on one thread: the sample is
+capped, so the cost is bounded, and OpenMP threads spin on a busy machine). An AUC near
 0.5 means the two samples look alike, jointly, not just column by column; the data
 drifted when the AUC reaches ``threshold`` (default 0.55, Evidently's default for
 its domain-classifier drift on more than 1000 rows).
@@ -40,6 +41,7 @@ def domain_classifier(
     """Train and cross-validate the domain classifier on the shared columns (see the module docstring)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits
 
     _check_options(max_rows, folds, threshold)
     names = _shared_columns(reference, current, columns)
@@ -60,7 +62,8 @@ def domain_classifier(
         max_iter=100, categorical_features=np.array(categorical, dtype=bool), random_state=seed
     )
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_val_score(model, x, y, cv=splits, scoring="roc_auc")
+    with threadpool_limits(limits=1):  # OpenMP threads spin badly on a busy machine; the sample is capped
+        scores = cross_val_score(model, x, y, cv=splits, scoring="roc_auc")
     auc = float(np.mean(scores))
     return DomainClassifierResult(
         auc, float(np.std(scores)), threshold, auc >= threshold, ref_rows.size, cur_rows.size, tuple(names)

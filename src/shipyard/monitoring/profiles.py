@@ -315,7 +315,7 @@ def profile_column(
     return _numeric_from_arrow(name, column, max_sample=max_sample, psi_bins=psi_bins)
 
 
-def profile_values(values: Any, kind: str | None = None, name: str = "values") -> ColumnProfile:
+def profile_values(values: Any, kind: str | None = None, name: str = "sample") -> ColumnProfile:
     """The exact profile (no sketch) of a 1-D array-like: list, numpy array, pandas Series or Arrow array.
 
     ``kind`` (``"numeric"`` or ``"categorical"``) overrides the type's rule; without it

@@ -58,7 +58,7 @@ from shipyard.stats.twosample import (
     chi2_goodness_counts,
     histogram_counts_sorted,
     js_distance,
-    ks_exact_p_value,
+    ks_exact,
     ks_p_value,
     ks_statistic,
     psi_counts,
@@ -88,10 +88,10 @@ def ks(reference: Any, current: Any, *, method: str = "auto") -> StatResult:
     if method not in ("auto", "exact", "asymp"):
         raise InvalidInputError(f"method must be 'auto', 'exact' or 'asymp', got {method!r}")
     ref, cur = _numeric(reference, "reference"), _numeric(current, "current")
-    statistic = ks_statistic(ref.sample, cur.sample)
     exact = method == "exact" or (method == "auto" and max(ref.count, cur.count) <= KS_EXACT_MAX_N)
     if exact and not (ref.sketched or cur.sketched):
-        return StatResult("ks", statistic, ks_exact_p_value(ref.sample, cur.sample))
+        return StatResult("ks", *ks_exact(ref.sample, cur.sample))
+    statistic = ks_statistic(ref.sample, cur.sample)
     return StatResult("ks", statistic, ks_p_value(statistic, ref.count, cur.count))
 
 
@@ -170,12 +170,14 @@ def aligned_counts(ref: ColumnProfile, cur: ColumnProfile) -> tuple[Any, Any, li
     )
 
 
-def as_profile(values: Any, kind: str | None, label: str) -> ColumnProfile:
-    """``values`` if it is a column profile, else its exact profile; it must hold at least one value."""
-    profile = (
-        values if isinstance(values, NumericProfile | CategoricalProfile) else profile_values(values, kind)
-    )
-    if kind is not None and profile.kind != kind:
+def as_profile(values: Any, kind: str | None, label: str, *, strict: bool = True) -> ColumnProfile:
+    """``values`` if it is a column profile, else its exact profile read as ``kind``.
+
+    ``strict``: a given profile must be of ``kind`` too. It must hold at least one value.
+    """
+    profiled = isinstance(values, NumericProfile | CategoricalProfile)
+    profile = values if profiled else profile_values(values, kind)
+    if kind is not None and strict and profile.kind != kind:
         raise InvalidInputError(f"the {label} sample must be {kind}, not {profile.kind}")
     if profile.count == 0:
         raise InvalidInputError(f"the {label} sample has no values (missing and infinite values are dropped)")
@@ -189,9 +191,10 @@ def _numeric(values: Any, label: str) -> NumericProfile:
 
 
 def _pair(reference: Any, current: Any, kind: str | None) -> tuple[ColumnProfile, ColumnProfile]:
-    """Both samples profiled the same way (the current one the way the reference is)."""
-    ref = as_profile(reference, kind, "reference")
-    return ref, as_profile(current, kind or ref.kind, "current")
+    """Both samples profiled the same way: raw values as ``kind`` (or by type), the current one as
+    the reference is. Numeric profiles are counted by value where categories are wanted."""
+    ref = as_profile(reference, kind, "reference", strict=False)
+    return ref, as_profile(current, ref.kind, "current")
 
 
 def _spread(keys: Any, values: Any, counts: Any) -> Any:

@@ -3,7 +3,7 @@
 Each output is stored by the first materialiser that takes it: materialisers
 registered with :func:`register_materializer` first, then the built-ins, in this
 order: NumPy arrays as ``.npy`` (no pickle), pandas DataFrames and Arrow tables as
-Parquet, JSON values as JSON (tuples come back as lists; NaN becomes null). A value
+Parquet, models as model packages, JSON values as JSON (tuples come back as lists; NaN becomes null). A value
 none of them takes is an error that names the step and the type.
 
 A materialiser's ``name`` and ``version`` are stored with each output (``"json@1"``),
@@ -14,9 +14,8 @@ cached outputs of the old one stale.
 >>> m.key, data, m.load(data)
 ('json@1', b'{"a":[1,2],"b":1}', {'a': [1, 2], 'b': 1})
 
-Model packages: the models domain adds its materialiser to :data:`MATERIALIZERS`
-(ahead of ``json``) by dotted path, so any model a step returns is saved as a model
-package; until then a model is an unsupported output.
+Models (scikit-learn, XGBoost, LightGBM, ONNX, PyTorch) are stored as model packages
+by :class:`shipyard.pipelines.model_outputs.ModelMaterializer`, ahead of ``json``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ MATERIALIZERS: dict[str, str] = {
     "numpy": "shipyard.pipelines.materializers:NumpyMaterializer",
     "pandas": "shipyard.pipelines.materializers:PandasMaterializer",
     "arrow": "shipyard.pipelines.materializers:ArrowMaterializer",
-    # "model": "shipyard.models.<module>:ModelMaterializer" goes here once model packages exist.
+    "model": "shipyard.pipelines.model_outputs:ModelMaterializer",
     "json": "shipyard.pipelines.materializers:JsonMaterializer",
 }
 
@@ -63,6 +62,11 @@ class Materializer(ABC):
     @abstractmethod
     def load(self, data: bytes) -> Any:
         """The value back from its bytes."""
+
+    def artifacts(self, data: bytes) -> list[tuple[str, bytes]]:
+        """Files recorded with the step's tracked run under ``outputs/<name>/``, besides the output
+        itself (a model output's package files); none by default."""
+        return []
 
 
 class UnsupportedOutput(InvalidInputError):

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.core.clock import now_ms
 from shipyard.pipelines.graph import Graph, to_json
-from shipyard.pipelines.materializers import all_materializers
+from shipyard.pipelines.materializers import Materializer, all_materializers
 from shipyard.pipelines.models import CacheEntry, OutputRef, PipelineRun, PipelineStatus, StepRun, StepStatus
 from shipyard.pipelines.store.base import PipelineStore
 from shipyard.tracking.models import Artifact, CompletedRun, RunInput, RunStatus
 
 if TYPE_CHECKING:
+    from shipyard.pipelines.execution import Blobs
     from shipyard.tracking.service import TrackingService
 
 _RUN_STATUS = {
@@ -47,8 +48,10 @@ class Recorder:
         experiment_id: str,
         interval_s: float = 0.5,
         on_change: Callable[[StepRun], None] | None = None,
+        content: Blobs | None = None,
     ) -> None:
         self.store = store
+        self.content = content  # to record the files some outputs hold (a model's package)
         self.tracking = tracking
         self.run = run
         self.graph = graph
@@ -142,7 +145,8 @@ class Recorder:
     def _child(self, step: StepRun) -> CompletedRun:
         """The tracked run of a finished step: status, attempts, duration, cache hit, inputs, outputs."""
         node = self.graph.nodes[step.node]
-        extensions = {m.key: m.extension for m in all_materializers()}
+        materializers = {m.key: m for m in all_materializers()}
+        extensions = {key: m.extension for key, m in materializers.items()}
         tags = {
             "shipyard.parent_run_id": self.run.tracking_run_id or "",
             "shipyard.pipeline": self.run.pipeline,
@@ -162,6 +166,10 @@ class Recorder:
         artifacts = tuple(
             Artifact(f"outputs/{name}{extensions.get(ref.materializer, '')}", ref.digest, ref.size)
             for name, ref in step.outputs.items()
+        ) + tuple(
+            extra
+            for name, ref in step.outputs.items()
+            for extra in self._files_of(name, ref, materializers.get(ref.materializer))
         )
         inputs = tuple(
             RunInput("step_output", self._input_ref(key, extensions), digest, _context(argument))
@@ -180,6 +188,18 @@ class Recorder:
             artifacts=artifacts,
             inputs=inputs,
         )
+
+    def _files_of(self, name: str, ref: OutputRef, materializer: Materializer | None) -> list[Artifact]:
+        """The files an output holds (``Materializer.artifacts``), stored and named ``outputs/<name>/...``."""
+        if materializer is None or self.content is None:
+            return []
+        if type(materializer).artifacts is Materializer.artifacts:  # holds none: do not read the blob
+            return []
+        files = materializer.artifacts(self.content.get_bytes(ref.digest))
+        return [
+            Artifact(f"outputs/{name}/{path}", self.content.put_bytes(data), len(data))
+            for path, data in files
+        ]
 
     def _input_ref(self, key: str, extensions: dict[str, str]) -> str:
         """``runs:/<run of the upstream step>/outputs/<name><ext>``: where an input came from."""

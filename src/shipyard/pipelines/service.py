@@ -140,7 +140,14 @@ class PipelineService:
             for i, node in enumerate(pipeline.graph.nodes.values())
         ]
         recorder = Recorder(
-            self.store, self.tracking, run, pipeline.graph, experiment_id, self.flush_interval_s, progress
+            self.store,
+            self.tracking,
+            run,
+            pipeline.graph,
+            experiment_id,
+            self.flush_interval_s,
+            progress,
+            content=self.content,
         )
         recorder.start(steps)
         self._record("pipeline.run", run.id, {"pipeline": run.pipeline, "params": params})

@@ -7,7 +7,8 @@ ten seconds). A background thread takes records off the queue, keeps them per
 deployment, and writes a segment (one Parquet file in the content store plus an index
 row in the metadata store) every ``segment_rows`` records or ``flush_interval_s``
 seconds, whichever comes first. :meth:`flush` writes what is buffered now;
-:meth:`close` (graceful shutdown) writes everything and stops the thread. A segment
+:meth:`close` (graceful shutdown) writes everything and stops the thread; loggers still
+open when the interpreter exits normally are closed then (``atexit``). A segment
 that cannot be written is retried, then dropped and counted (``failed``).
 
 **Columns of a segment** (see :func:`segment_table`): ``request_id``, ``ts_ms``
@@ -22,10 +23,13 @@ whose typed columns differ.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import math
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -107,6 +111,7 @@ class PredictionLogger:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="shipyard-prediction-log", daemon=True)
         self._thread.start()
+        _open_loggers.add(self)
 
     def __repr__(self) -> str:
         return f"<PredictionLogger capacity={self.capacity} segment_rows={self.segment_rows}>"
@@ -153,6 +158,7 @@ class PredictionLogger:
             if self._closed:
                 return
             self._closed = True
+        _open_loggers.discard(self)
         if self._thread.is_alive():
             request = _Flush(stop=True)
             self._queue.put(request)
@@ -261,6 +267,16 @@ class PredictionLogger:
             return
 
 
+_open_loggers: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_loggers() -> None:
+    """Write what open loggers hold when the interpreter exits normally."""
+    for logger in list(_open_loggers):
+        logger.close(timeout=30)
+
+
 def _problem(record: Any) -> str | None:
     """Why ``record`` cannot be written, or None."""
     if not isinstance(record, dict):
@@ -364,7 +380,23 @@ def _floats(value: Any) -> list[float] | None:
 def _json(value: Any) -> str:
     import orjson
 
-    return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    try:
+        return orjson.dumps(value, default=_plain, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits: the standard library keeps it exact
+        import json
+
+        return json.dumps(_finite(value), default=_plain, allow_nan=False, separators=(",", ":"))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (JSON has none), containers walked."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:

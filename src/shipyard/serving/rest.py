@@ -191,11 +191,8 @@ class RestServing:
             logger = self._logger
         if logger is None:
             return
-        if request_ids is None:
-            pending = logger.stats().pending > 0
-        else:
-            pending = bool(logger.pending(request_ids))
-        if pending:
+        waiting = logger.stats().pending if request_ids is None else len(logger.pending(request_ids))
+        if waiting:
             logger.flush()
 
     # -- feedback -------------------------------------------------------------------
@@ -245,6 +242,9 @@ class RestServing:
             trust=trust,
             content_spec=self.content_spec,
         )
+
+    def segment_digests(self) -> set[str]:
+        raise InvalidInputError("gc needs direct access to the artifact store: run it on the server")
 
     def add_segment(self, segment: PredictionSegment) -> PredictionSegment:
         body = {k: v for k, v in segment.to_dict().items() if k != "deployment"}

@@ -363,9 +363,9 @@ class ServingService:
             known = {i: d for i, d in known.items() if d == deployment}
         now = self.clock()
         labels = {
-            item.request_id: Label(item.request_id, known[item.request_id], item.label, item.ts or now, now)
-            for item in checked
-            if item.request_id in known
+            i.request_id: Label(i.request_id, known[i.request_id], i.label, _or(i.ts, now), now)
+            for i in checked
+            if i.request_id in known
         }
         self.store.save_labels(list(labels.values()))
         return {"accepted": len(labels), "unknown": [i for i in ids if i not in known]}
@@ -418,3 +418,7 @@ class ServingService:
 
 def _ms(at: Time) -> int | None:
     return None if at is None else to_ms(at)
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value

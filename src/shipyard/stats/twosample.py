@@ -40,7 +40,7 @@ __all__ = [
     "chi2_goodness_counts",
     "histogram_counts_sorted",
     "js_distance",
-    "ks_exact_p_value",
+    "ks_exact",
     "ks_p_value",
     "ks_statistic",
     "psi_counts",
@@ -97,17 +97,20 @@ def ks_p_value(statistic: float, n: int, m: int) -> float:
     return float(np.clip(kstwo.sf(statistic, effective_n), 0.0, 1.0))
 
 
-def ks_exact_p_value(reference: Array, current: Array) -> float:
-    """The p-value of ``ks_2samp(reference, current, method="exact")`` (samples up to 10,000 each).
+def ks_exact(reference: Array, current: Array) -> tuple[float, float]:
+    """``ks_2samp(reference, current, method="exact")``: ``(D, p)`` for samples of up to 10,000 each.
 
-    scipy falls back to the asymptotic p-value (with a warning) when the exact
-    computation overflows; so does this function, silently.
+    The exact path rounds ``D`` to the lattice ``h / lcm(n, m)`` (so it can differ
+    from :func:`ks_statistic` in the last bit). scipy falls back to the asymptotic
+    p-value (with a warning) when the exact computation overflows; so does this
+    function, silently.
     """
     from scipy.stats import ks_2samp
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(ks_2samp(reference, current, method="exact").pvalue)
+        result = ks_2samp(reference, current, method="exact")
+    return float(result.statistic), float(result.pvalue)
 
 
 # -- Wasserstein -------------------------------------------------------------------------

@@ -74,6 +74,25 @@ def check_key(key: str) -> str:
     return key
 
 
+_PLAIN_KEY_LINES = re.compile(rf"(?:{_PLAIN_KEY.pattern}\n)*")
+
+
+def check_keys(keys: Iterable[str]) -> list[str]:
+    """:func:`check_key` of many keys at once (one scan when all are plain, as generated keys are)."""
+    keys = list(keys)
+    try:
+        plain = _PLAIN_KEY_LINES.fullmatch("\n".join(keys) + "\n" if keys else "") is not None
+    except TypeError:  # not all strings
+        plain = False
+    if (
+        plain
+        and max(map(len, keys), default=0) <= MAX_PATH_LENGTH
+        and not any(key.endswith(TEMP_SUFFIX) for key in keys)
+    ):
+        return keys
+    return [check_key(key) for key in keys]
+
+
 def temp_sibling(path: Path) -> Path:
     """A fresh temporary name in the folder of ``path`` (so a rename onto ``path`` is atomic)."""
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")

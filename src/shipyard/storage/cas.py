@@ -28,7 +28,7 @@ from pathlib import Path
 
 from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
 from shipyard.storage.base import BlobStore, Fingerprint, StagedFile, temp_sibling
-from shipyard.storage.digests import PREFIX, check_digest, digest_bytes, digest_file
+from shipyard.storage.digests import PREFIX, check_digest, check_digests, digest_bytes, digest_file
 from shipyard.storage.packs import PACK_MAX_BYTES, Location, PackIndex, PackWriter, drop_from_packs
 
 _KEY_TAIL = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
@@ -126,15 +126,11 @@ class ContentStore:
 
     def stored_sizes(self, digests: Iterable[str]) -> dict[str, int]:
         """The sizes of those of ``digests`` that are stored, looked up together (packs refreshed)."""
+        wanted = check_digests(list(digests))
         self.packs.refresh()
-        found: dict[str, int] = {}
-        loose: list[str] = []
-        for digest in digests:
-            location = self._packed(digest)
-            if location is not None:
-                found[digest] = location.length
-            else:
-                loose.append(digest[len(PREFIX) :])
+        packed = self.packs.find_many(d[len(PREFIX) :] for d in wanted)
+        found = {PREFIX + hex_: where.length for hex_, where in packed.items()}
+        loose = [d[len(PREFIX) :] for d in wanted if d[len(PREFIX) :] not in packed]
         found.update({PREFIX + hex_: size for hex_, size in self._loose_sizes(loose).items()})
         return found
 

@@ -30,6 +30,7 @@ from shipyard.storage.base import (
     Fingerprint,
     StagedFile,
     check_key,
+    check_keys,
     check_unchanged,
     temp_sibling,
 )
@@ -270,7 +271,9 @@ class LocalBlobStore(BlobStore):
 
     def find_size(self, key: str) -> int | None:
         """One ``stat``; keys made by the content store need no more (they are checked there)."""
-        key = check_key(key)
+        return self._find_size(check_key(key))
+
+    def _find_size(self, key: str) -> int | None:
         try:
             st = os.stat(self._path(key))  # noqa: PTH116
         except (FileNotFoundError, NotADirectoryError):
@@ -283,12 +286,12 @@ class LocalBlobStore(BlobStore):
         """One ``stat`` per key whose folder exists: keys in a missing folder cost nothing more."""
         folders: dict[str, bool] = {}
         found = {}
-        for key in keys:
-            folder = check_key(key).rpartition("/")[0]
+        for key in check_keys(keys):
+            folder = key.rpartition("/")[0]
             there = folders.get(folder)
             if there is None:
                 there = folders[folder] = (self._path(folder) if folder else self.root).is_dir()
-            if there and (size := self.find_size(key)) is not None:
+            if there and (size := self._find_size(key)) is not None:
                 found[key] = size
         return found
 

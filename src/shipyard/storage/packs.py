@@ -133,6 +133,19 @@ class PackIndex:
             offset, length = self._packs[pack_id][hex_]
             return Location(self.key(pack_id), offset, length)
 
+    def find_many(self, hexes: Iterable[str]) -> dict[str, Location]:
+        """:meth:`find` of many digests at once: those packed, with where they are."""
+        with self._lock:
+            if not self._listed:
+                self.refresh()
+            found = {}
+            for hex_ in hexes:
+                pack_id = self._where.get(hex_)
+                if pack_id is not None:
+                    offset, length = self._packs[pack_id][hex_]
+                    found[hex_] = Location(self.key(pack_id), offset, length)
+            return found
+
     def refresh(self) -> bool:
         """Load the indexes of packs new in the store, forget removed ones; whether anything changed."""
         keys = set(self.blobs.list_keys(self.folder + "/"))
@@ -237,30 +250,38 @@ class PackWriter:
         not hashed again (every read verifies it anyway).
         """
         digest = digest or digest_bytes(data)
-        hex_ = digest[len(PREFIX) :]
-        with self._lock:
-            if hex_ in self._pending or self.index.find(hex_) is not None:
-                return digest
-            self._pending[hex_] = bytes(data)
-            self._pending_bytes += len(data)
-            full = self._pending_bytes >= self.max_bytes
-        if full:
-            self.flush()
+        self.put_all([(data, digest)])
         return digest
+
+    def put_all(self, items: Iterable[tuple[bytes, str]]) -> None:
+        """:meth:`put_bytes` of many ``(data, digest)`` pairs (digests just computed from the data)."""
+        items = list(items)
+        known = self.index.find_many(digest[len(PREFIX) :] for _, digest in items)
+        with self._lock:
+            for data, digest in items:
+                hex_ = digest[len(PREFIX) :]
+                if hex_ not in known and hex_ not in self._pending:
+                    self._pending[hex_] = bytes(data)
+                    self._pending_bytes += len(data)
+                    if self._pending_bytes >= self.max_bytes:
+                        self._flush_locked()
 
     def flush(self) -> None:
         """Write what is in memory as one pack (skipping what is stored loose meanwhile)."""
         with self._lock:
-            pending, self._pending, self._pending_bytes = self._pending, {}, 0
-            if not pending:
-                return
-            loose = self.loose_sizes(list(pending)) if self.loose_sizes is not None else {}
-            items = [(hex_, data) for hex_, data in pending.items() if loose.get(hex_) != len(data)]
-            if not items:
-                return
-            pack_id, entries = write_pack(self.index.blobs, self.index.folder, items)
-            self.index.add(pack_id, entries)
-            self.written.append(pack_id)
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        pending, self._pending, self._pending_bytes = self._pending, {}, 0
+        if not pending:
+            return
+        loose = self.loose_sizes(list(pending)) if self.loose_sizes is not None else {}
+        items = [(hex_, data) for hex_, data in pending.items() if loose.get(hex_) != len(data)]
+        if not items:
+            return
+        pack_id, entries = write_pack(self.index.blobs, self.index.folder, items)
+        self.index.add(pack_id, entries)
+        self.written.append(pack_id)
 
     def discard(self) -> None:
         """Drop what is in memory, unwritten."""

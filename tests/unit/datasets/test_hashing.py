@@ -148,3 +148,48 @@ def test_progress_sees_every_file(tmp_path: Path, tree: list[Path]) -> None:
     seen: list[int] = []
     hash_files(tree, on_file=seen.append)
     assert sorted(seen) == sorted(p.stat().st_size for p in tree)
+
+
+def test_a_source_is_recorded_in_one_row_readable_with_plain_sqlite(tmp_path: Path, tree: list[Path]) -> None:
+    import sqlite3
+
+    from shipyard.datasets.statcache import listing
+
+    cache = StatCache(tmp_path / "cache.sqlite")
+    root = str(tmp_path / "data")
+    files = [(p.name, *(lambda s: (s.st_size, s.st_mtime_ns, s.st_ino))(p.stat())) for p in tree]
+    digests = ["blake3:" + blake3(p.read_bytes()).hexdigest() for p in tree]
+    cache.save_source(root, root, files, digests, manifest="blake3:" + "1" * 64)
+    with sqlite3.connect(tmp_path / "cache.sqlite") as conn:
+        [(manifest, listed)] = conn.execute("SELECT manifest, listing FROM sources").fetchall()
+    assert manifest == "blake3:" + "1" * 64 and listed == listing(files)
+    assert cache.find_source(root) == (manifest, listed)
+    loaded = cache.load(root)
+    assert sorted(loaded) == sorted(str(p) for p in tree)
+    assert [loaded[str(p)][3] for p in tree] == digests
+
+
+def test_untrusted_files_and_incomplete_sources_are_not_claimed(tmp_path: Path, tree: list[Path]) -> None:
+    cache = StatCache(tmp_path / "cache.sqlite")
+    root = str(tmp_path / "data")
+    files = [(p.name, 1, 2, 3) for p in tree]
+    cache.save_source(root, root, files, [None, *["blake3:" + "2" * 64] * (len(tree) - 1)], manifest=None)
+    assert cache.find_source(root) is None  # no manifest: the listing proves nothing
+    assert str(tree[0]) not in cache.load(root) and len(cache.load(root)) == len(tree) - 1
+
+
+def test_a_file_source_is_found_from_its_folder_and_the_other_way_round(
+    tmp_path: Path, tree: list[Path]
+) -> None:
+    cache = StatCache(tmp_path / "cache.sqlite")
+    hash_files(tree, cache=cache, root=tmp_path / "data")  # one source: the folder
+    single = str(tree[0])
+    st = tree[0].stat()
+    digest = "blake3:" + blake3(tree[0].read_bytes()).hexdigest()
+    cache.save_source(
+        single, str(tree[0].parent), [(tree[0].name, st.st_size, st.st_mtime_ns, st.st_ino)], [digest], digest
+    )
+    assert list(cache.load(single)) == [single]
+    assert sorted(cache.load(tmp_path)) == sorted(str(p) for p in tree)
+    again = hash_files(tree[1:], cache=cache, root=tmp_path / "data")  # the rest is still cached
+    assert (again.hashed, again.cached) == (0, len(tree) - 1)

@@ -36,6 +36,7 @@ def ratio(frame):  # type: ignore[no-untyped-def]
         (lambda: stats_view("x.parquet", ttl=timedelta(0)), "ttl must be positive"),
         (lambda: stats_view("x.parquet", ttl=timedelta(days=-1)), "'user_stats': ttl must be positive"),
         (lambda: stats_view("x.parquet", ttl=30), "ttl must be a datetime.timedelta"),  # type: ignore[arg-type]
+        (lambda: stats_view("x.parquet", ttl=timedelta.max), "ttl must be at most 365000 days"),
         (
             lambda: FeatureView(
                 name="v", entities=[USER], source="x.parquet", timestamp_field="t", features={"a": "decimal"}

@@ -208,3 +208,38 @@ def test_online_rows_must_carry_the_join_keys(service: FeaturesService, tmp_path
         service.online([{"id": 1}], ["user_stats:avg"])
     with pytest.raises(InvalidInputError, match="entity_rows must be a list"):
         service.online({"user_id": 1}, ["user_stats:avg"])  # type: ignore[arg-type]
+
+
+plain_values = st.none() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(
+    ints=st.lists(st.none() | st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20),
+    floats=st.lists(st.none() | st.floats(), min_size=20, max_size=20),
+    texts=st.lists(st.none() | st.text(), min_size=20, max_size=20),
+    flags=st.lists(st.none() | st.booleans(), min_size=20, max_size=20),
+)
+def test_the_bulk_packing_writes_what_pack_writes(
+    ints: list[int | None], floats: list[float | None], texts: list[str | None], flags: list[bool | None]
+) -> None:
+    """Materialisation packs plain rows itself; the bytes must be :func:`pack`'s exactly."""
+    import pyarrow as pa
+
+    from shipyard.features.materialization import _packed
+    from shipyard.features.online.codec import pack
+
+    n = len(ints)
+    chunk = pa.table(
+        {
+            "i": pa.array(ints, pa.int64()),
+            "f": pa.array(floats[:n], pa.float64()),
+            "s": pa.array(texts[:n], pa.string()),
+            "b": pa.array(flags[:n], pa.bool_()),
+        }
+    )
+    names = ("i", "f", "s", "b")
+    times = list(range(1_700_000_000_000, 1_700_000_000_000 + n))
+    rows = zip(ints, floats[:n], texts[:n], flags[:n], strict=True)
+    assert _packed(chunk, names, times) == [
+        pack(dict(zip(names, r, strict=True)), t) for r, t in zip(rows, times, strict=True)
+    ]

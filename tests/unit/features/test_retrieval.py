@@ -131,6 +131,8 @@ def test_a_registered_service_names_the_features(service: FeaturesService, tmp_p
     frame = entities((1, T0))
     assert service.historical(frame, service="model_a").columns[-1] == "count"
     assert service.historical(frame, FeatureService("inline", ["user_stats:avg"])).columns[-1] == "avg"
+    with pytest.raises(NotFoundError, match="'model_a' is a feature service: pass service='model_a'"):
+        service.historical(frame, ["model_a"])
 
 
 # -- bad requests ----------------------------------------------------------------------
@@ -251,3 +253,10 @@ def test_entity_timestamps_in_any_zone_mean_the_same_instant(
         }
     )
     assert service.historical(frame, ["user_stats:avg"])["avg"].tolist() == [2.0, 2.0, 1.0, 2.0]
+
+
+def test_a_ttl_of_a_thousand_years_works(service: FeaturesService, tmp_path: Path) -> None:
+    service.apply([stats_view(transactions(tmp_path / "t.parquet"), ttl=timedelta(days=365_000))])
+    frame = entities((1, T0), (3, T0))
+    assert service.historical(frame, ["user_stats:avg"])["avg"].tolist() == [1.0, 9.0]
+    assert service.historical(features=["user_stats:avg"], as_of=T0)["avg"].tolist() == [1.0, 9.0]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +167,34 @@ def test_any_flat_inputs_make_a_table(inputs: list[dict[str, Any]]) -> None:
     table = segment_table([record(i, inputs=row) for i, row in enumerate(inputs)])
     assert table.num_rows == len(inputs)
     assert set(table.column_names) >= {"request_id", "ts_ms", "inputs", "prediction"}
+
+
+def test_json_columns_hold_what_orjson_cannot() -> None:
+    import orjson
+
+    table = segment_table([record(0, inputs={"big": 2**70, "nan": float("nan")}, prediction=[2**65, 1.5])])
+    assert orjson.loads(table.column("inputs")[0].as_py().replace(str(2**70), "0")) == {"big": 0, "nan": None}
+    assert str(2**70) in table.column("inputs")[0].as_py()
+    assert table.column("prediction")[0].as_py() == f"[{2**65},1.5]"
+    assert "input.big" not in table.column_names  # beyond int64: only in the JSON
+    assert math.isnan(table.column("input.nan")[0].as_py())  # a typed float column keeps NaN
+
+
+def test_an_open_logger_is_flushed_when_the_interpreter_exits(home: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from shipyard.workspace import Workspace\n"
+        "from tests.unit.serving.test_prediction_log import record\n"
+        "logger = Workspace().serving.prediction_logger(flush_interval_s=3600)\n"
+        "for i in range(25): logger.log(record(i))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(Path(__file__).parents[3]))
+    from shipyard.workspace import Workspace
+
+    workspace = Workspace()
+    try:
+        assert len(workspace.serving.predictions("fraud")) == 25
+    finally:
+        workspace.close()

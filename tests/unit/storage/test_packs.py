@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.core.errors import BackendUnavailable, NotFoundError
+from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
+from shipyard.storage.base import check_key, check_keys
 from shipyard.storage.cas import ContentStore
-from shipyard.storage.digests import digest_bytes
+from shipyard.storage.digests import check_digest, check_digests, digest_bytes
 from shipyard.storage.local import LocalBlobStore
 from shipyard.storage.packs import decode_index, encode_index
 
@@ -199,3 +200,33 @@ def test_index_round_trips(entries: dict[str, tuple[int, int]]) -> None:
     if size > 0:
         with pytest.raises(ValueError, match="past the end"):
             decode_index(encode_index(entries, size - 1))
+
+
+def _outcome(check: object, value: object) -> object:
+    try:
+        return check(value)  # type: ignore[operator]
+    except (InvalidInputError, TypeError) as exc:
+        return type(exc)
+
+
+key_text = st.text(alphabet="ab/._-%\\~:\n", max_size=12)
+digest_text = st.one_of(
+    st.binary(min_size=32, max_size=32).map(lambda b: "blake3:" + b.hex()),
+    st.text(alphabet="blake3:0f", max_size=12),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(key_text, max_size=5))
+def test_checking_many_keys_agrees_with_checking_each(keys: list[str]) -> None:
+    each = [_outcome(check_key, key) for key in keys]
+    expected = next((o for o in each if isinstance(o, type)), each)
+    assert _outcome(check_keys, keys) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(digest_text, max_size=5))
+def test_checking_many_digests_agrees_with_checking_each(digests: list[str]) -> None:
+    each = [_outcome(check_digest, d) for d in digests]
+    expected = next((o for o in each if isinstance(o, type)), each)
+    assert _outcome(check_digests, digests) == expected

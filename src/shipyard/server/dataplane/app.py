@@ -9,8 +9,9 @@ prediction log before the process exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from shipyard.server.dataplane.inference import Inference
 from shipyard.server.dataplane.inputs import RequestRejected
 from shipyard.server.dataplane.live import LiveDeployment, LiveDeployments
 from shipyard.server.dataplane.metrics import ServingMetrics
+from shipyard.server.dataplane.wire import Call, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from shipyard.serving.service import ServingService
@@ -102,7 +104,7 @@ class DataPlane:
 
 def create_dataplane(
     workspace: Workspace, options: DataPlaneOptions | None = None, *, close_workspace: bool = False
-) -> Starlette:
+) -> FastPaths:
     """The data plane app of ``workspace``'s deployments (``close_workspace``: close it at shutdown)."""
     plane = DataPlane(workspace, options or DataPlaneOptions())
 
@@ -116,8 +118,9 @@ def create_dataplane(
             if close_workspace:
                 workspace.close()
 
+    predict, infer = RawEndpoint(plane, handlers.predict), RawEndpoint(plane, v2.infer)
     routes = [
-        Route("/v1/deployments/{name}/predict", handlers.predict, methods=["POST"]),
+        Route("/v1/deployments/{name}/predict", predict, methods=["POST"]),
         Route("/v1/deployments/{name}/feedback", handlers.feedback, methods=["POST"]),
         Route("/healthz", handlers.healthz, methods=["GET"]),
         Route("/metrics", handlers.metrics, methods=["GET"]),
@@ -126,14 +129,62 @@ def create_dataplane(
         Route("/v2/health/ready", v2.ready, methods=["GET"]),
         Route("/v2/models/{name}", v2.model_metadata, methods=["GET"]),
         Route("/v2/models/{name}/ready", v2.model_ready, methods=["GET"]),
-        Route("/v2/models/{name}/infer", v2.infer, methods=["POST"]),
+        Route("/v2/models/{name}/infer", infer, methods=["POST"]),
         Route("/v2/models/{name}/versions/{version}", v2.model_metadata, methods=["GET"]),
         Route("/v2/models/{name}/versions/{version}/ready", v2.model_ready, methods=["GET"]),
-        Route("/v2/models/{name}/versions/{version}/infer", v2.infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: _unexpected})
     app.state.dataplane = plane
-    return app
+    return FastPaths(app, predict, infer)
+
+
+class RawEndpoint:
+    """A prediction endpoint as plain ASGI: ``handler(plane, call)`` answers through the call."""
+
+    def __init__(self, plane: DataPlane, handler: Callable[[DataPlane, Call], Awaitable[None]]) -> None:
+        self.plane = plane
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.serve(scope, receive, send, scope.get("path_params") or {})
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, params: dict[str, str]) -> None:
+        call = Call(scope, receive, send, params)
+        try:
+            await self.handler(self.plane, call)
+        except Exception as exc:  # answered if nothing was sent yet; logged either way
+            log.error("unexpected error on %s", scope.get("path"), exc_info=exc)
+            message = f"internal server error ({type(exc).__name__}); the server log has the details"
+            with contextlib.suppress(Exception):
+                await call.answer(
+                    {"error": {"code": "shipyard_error", "message": message, "details": {}}}, 500
+                )
+
+
+class FastPaths:
+    """The app: ``POST`` predict and infer go straight to their endpoints; the rest to Starlette."""
+
+    def __init__(self, app: Starlette, predict: RawEndpoint, infer: RawEndpoint) -> None:
+        self.app = app
+        self.state = app.state
+        self._predict = predict
+        self._infer = infer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            parts = scope["path"].split("/")
+            count = len(parts)
+            if count == 5 and parts[1] == "v1" and parts[2] == "deployments" and parts[4] == "predict":
+                return await self._predict.serve(scope, receive, send, {"name": parts[3]})
+            if parts[1:3] == ["v2", "models"] and parts[-1] == "infer" and parts[3]:
+                if count == 5:
+                    return await self._infer.serve(scope, receive, send, {"name": parts[3]})
+                if count == 7 and parts[4] == "versions":
+                    return await self._infer.serve(
+                        scope, receive, send, {"name": parts[3], "version": parts[5]}
+                    )
+        await self.app(scope, receive, send)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

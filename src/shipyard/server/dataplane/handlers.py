@@ -20,14 +20,20 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard.core.errors import ShipyardError
 from shipyard.server.dataplane.inputs import RequestRejected, bad_request, parse_payload
 from shipyard.server.dataplane.metrics import CONTENT_TYPE
-from shipyard.server.dataplane.wire import error_response, json_response, read_json, request_id_of
+from shipyard.server.dataplane.wire import (
+    Call,
+    error_body,
+    error_response,
+    json_response,
+    read_json,
+    request_id_of,
+)
 from shipyard.serving.routing import routing_key
 
 if TYPE_CHECKING:
@@ -41,35 +47,34 @@ def plane_of(request: Request) -> DataPlane:
     return plane
 
 
-async def predict(request: Request) -> Response:
+async def predict(plane: DataPlane, call: Call) -> None:
+    """``POST /v1/deployments/{name}/predict`` (plain ASGI: see :class:`~.wire.Call`)."""
     started = time.perf_counter()
-    plane = plane_of(request)
-    request_id = request_id_of(request)
-    name = request.path_params["name"]
+    name = call.path_params["name"]
     try:
         deployment = plane.deployment(name)
-        body = await read_json(request, plane.max_body_bytes)
-        key = routing_key(request.headers, body, deployment.routing_key)
+        body = await call.json(plane.max_body_bytes)
+        key = routing_key(call.headers, body, deployment.routing_key)
         route = deployment.route_for(key)
         columns = parse_payload(body, route.target.plan.names)
         proba = body.get("return_proba") is True
         answer = await plane.inference.predict(deployment, columns, key, proba, route)
     except RequestRejected as exc:
         plane.metrics.error(name, exc.status)
-        return error_response(exc, request_id)
-    plane.inference.record(name, answer, request_id, started)
+        await call.answer(error_body(exc, call.request_id), exc.status)
+        return
+    plane.inference.record(name, answer, call.request_id, started)
     out: dict[str, Any] = {
         "predictions": answer.outcome.predictions,
         "model_version": answer.route.target.model_version,
         "route": answer.route.name,
-        "request_id": request_id,
+        "request_id": call.request_id,
     }
     if answer.outcome.probabilities is not None:
         out["probabilities"] = answer.outcome.probabilities
-    background = None
-    if deployment.shadows:
-        background = BackgroundTask(plane.inference.send_to_shadows, deployment, answer.columns, request_id)
-    return json_response(out, request_id, background=background)
+    await call.answer(out)
+    if deployment.shadows:  # after the answer is sent
+        plane.inference.send_to_shadows(deployment, answer.columns, call.request_id)
 
 
 async def feedback(request: Request) -> Response:

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING
 from shipyard.core.config import Settings
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
-    from shipyard.server.dataplane.app import DataPlaneOptions
+    from shipyard.server.dataplane.app import DataPlaneOptions, FastPaths
 
 GRACEFUL_SHUTDOWN_S = 30
 
@@ -30,7 +28,7 @@ class AppFactory:
     settings: Settings
     options: DataPlaneOptions
 
-    def __call__(self) -> Starlette:
+    def __call__(self) -> FastPaths:
         from shipyard.server.dataplane.app import create_dataplane
         from shipyard.workspace import Workspace
 

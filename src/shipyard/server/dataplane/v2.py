@@ -22,13 +22,12 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
 from shipyard._version import __version__
 from shipyard.server.dataplane.inputs import Columns, RequestRejected, bad_request
-from shipyard.server.dataplane.wire import json_response, read_json, request_id_of
+from shipyard.server.dataplane.wire import Call, json_response, request_id_of
 from shipyard.serving.routing import routing_key
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ async def ready(request: Request) -> Response:
 async def model_ready(request: Request) -> Response:
     request_id = request_id_of(request)
     try:
-        deployment, _ = _target(request)
+        deployment, _ = _target(_plane(request), request.path_params)
     except RequestRejected as exc:
         if exc.status == 503:
             return json_response({"name": request.path_params["name"], "ready": False}, request_id, 503)
@@ -81,7 +80,7 @@ async def model_ready(request: Request) -> Response:
 async def model_metadata(request: Request) -> Response:
     request_id = request_id_of(request)
     try:
-        deployment, route = _target(request)
+        deployment, route = _target(_plane(request), request.path_params)
     except RequestRejected as exc:
         return _error(exc, request_id)
     return json_response(metadata(deployment, route or deployment.main), request_id)
@@ -115,10 +114,10 @@ def metadata(deployment: LiveDeployment, route: LiveRoute) -> dict[str, Any]:
     return body
 
 
-def _target(request: Request) -> tuple[LiveDeployment, LiveRoute | None]:
+def _target(plane: DataPlane, path_params: dict[str, str]) -> tuple[LiveDeployment, LiveRoute | None]:
     """The deployment in the path, and the route serving the version in the path (if any)."""
-    deployment = _plane(request).deployment(request.path_params["name"])
-    version = request.path_params.get("version")
+    deployment = plane.deployment(path_params["name"])
+    version = path_params.get("version")
     if version is None:
         return deployment, None
     for route in deployment.routes:
@@ -130,26 +129,26 @@ def _target(request: Request) -> tuple[LiveDeployment, LiveRoute | None]:
     )
 
 
-async def infer(request: Request) -> Response:
+async def infer(plane: DataPlane, call: Call) -> None:
+    """``POST /v2/models/{name}[/versions/{v}]/infer`` (plain ASGI: see :class:`~.wire.Call`)."""
     started = time.perf_counter()
-    plane = _plane(request)
-    request_id = request_id_of(request)
-    name = request.path_params["name"]
+    name = call.path_params["name"]
     try:
-        deployment, pinned = _target(request)
-        body = await read_json(request, plane.max_body_bytes)
+        deployment, pinned = _target(plane, call.path_params)
+        body = await call.json(plane.max_body_bytes)
         if not isinstance(body, dict):
             raise bad_request("an inference request is a JSON object with 'inputs'")
         parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
-        key = routing_key(request.headers, parameters, "routing_key")
+        key = routing_key(call.headers, parameters, "routing_key")
         route = pinned or deployment.route_for(key)
         wanted = _wanted_outputs(body)
         columns = tensors_to_columns(body.get("inputs"), route.target.plan.names)
         answer = await plane.inference.predict(deployment, columns, key, "predict_proba" in wanted, route)
     except RequestRejected as exc:
         plane.metrics.error(name, exc.status)
-        return _error(exc, request_id)
-    plane.inference.record(name, answer, request_id, started)
+        await call.answer({"error": exc.message}, exc.status)
+        return
+    plane.inference.record(name, answer, call.request_id, started)
     outputs = []
     if "predict" in wanted:
         outputs.append(_tensor("predict", answer.outcome.predictions))
@@ -158,18 +157,17 @@ async def infer(request: Request) -> Response:
     out = {
         "model_name": name,
         "model_version": str(answer.route.target.version),
-        "id": str(body.get("id") or request_id),
+        "id": str(body.get("id") or call.request_id),
         "parameters": {
-            "request_id": request_id,
+            "request_id": call.request_id,
             "model_version": answer.route.target.model_version,
             "route": answer.route.name,
         },
         "outputs": outputs,
     }
-    background = None
+    await call.answer(out)
     if deployment.shadows:
-        background = BackgroundTask(plane.inference.send_to_shadows, deployment, answer.columns, request_id)
-    return json_response(out, request_id, background=background)
+        plane.inference.send_to_shadows(deployment, answer.columns, call.request_id)
 
 
 def _wanted_outputs(body: dict[str, Any]) -> list[str]:

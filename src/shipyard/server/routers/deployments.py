@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.serving.models import PredictionSegment, RouteStatus
 from shipyard.server.auth import WorkspaceDep, by_method
 from shipyard.server.encoding import json_response
+from shipyard.serving.models import PredictionSegment, RouteStatus
 
 router = APIRouter(prefix="/api/v1/deployments", tags=["serving"], dependencies=[by_method])
 MAX_LISTED = 10_000
@@ -42,9 +42,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-class BatchingIn(Strict):
+class Lax(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BatchingIn(Lax):
     max_batch_size: int = 64
-    max_wait_ms: float = Field(default=2.0, strict=False)
+    max_wait_ms: float = 2.0
 
 
 class DeployIn(Strict):
@@ -60,8 +64,10 @@ class DeployIn(Strict):
     reason: str | None = None
 
 
-class WeightIn(Strict):
-    weight: float | str = Field(strict=False)
+class WeightIn(Lax):
+    """A weight in percent: a number, or text like ``"25%"``."""
+
+    weight: float | str
     reason: str | None = None
 
 
