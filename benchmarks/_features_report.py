@@ -188,10 +188,9 @@ def _online(
                 verdict,
             ]
         )
-    floor = ours.get("http_floor")
-    if floor is not None:
+    if _ok(http) and "floor" in http:
+        floor = {"online": http["floor"]}
         rows.append(["online read, HTTP floor (bare Starlette)", lat(floor), "", "", "", ""])
-        entry["http_floor"] = floor
     if redis is not None:
         rows.append(["online read, Redis (Shipyard)", lat(redis), "", "", "", ""])
     entry["values"] = [

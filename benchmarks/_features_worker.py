@@ -5,7 +5,8 @@
 - ``historical``: point-in-time retrieval of the entity frame (read before the clock starts).
 - ``online``: materialize every entity into the online store, then read one entity at a time.
 - ``http`` (Shipyard only): read one entity at a time from a running ``shipyard server`` with a
-  keep-alive ``httpx.Client``; ``--url`` gives the server.
+  keep-alive ``httpx.Client``; ``--url`` gives the server. Each read takes turns with the same
+  read against ``floor_app`` (``--floor-url``), the least an HTTP read can cost here.
 
 The data folder holds ``features.parquet``, ``entities.parquet`` and ``meta.json`` (written by
 ``features.py --generate``). Each worker reports its time, the peak RSS during the timed call
@@ -69,6 +70,18 @@ def measured(call: Callable[[], Any]) -> tuple[float, Any, dict[str, Any]]:
     return seconds, result, {"rss_before_bytes": before, "call_peak_rss_bytes": peak}
 
 
+def _summary(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    n = len(times)
+    return {
+        "reads": n,
+        "p50_ms": times[n // 2],
+        "p99_ms": times[min(n - 1, math.ceil(n * 0.99) - 1)],
+        "mean_ms": sum(times) / n,
+        "max_ms": times[-1],
+    }
+
+
 def latencies(read: Callable[[int], Any], entities: Sequence[int]) -> tuple[dict[str, float], Any]:
     """Per-call latency of ``read(entity)`` over ``entities`` after a warm-up, in ms."""
     result = None
@@ -79,16 +92,23 @@ def latencies(read: Callable[[int], Any], entities: Sequence[int]) -> tuple[dict
         start = time.perf_counter_ns()
         result = read(entity)
         times.append((time.perf_counter_ns() - start) / 1e6)
-    times.sort()
-    n = len(times)
-    summary = {
-        "reads": n,
-        "p50_ms": times[n // 2],
-        "p99_ms": times[min(n - 1, math.ceil(n * 0.99) - 1)],
-        "mean_ms": sum(times) / n,
-        "max_ms": times[-1],
-    }
-    return summary, result
+    return _summary(times), result
+
+
+def paired_latencies(
+    reads: Sequence[Callable[[int], Any]], entities: Sequence[int]
+) -> list[dict[str, float]]:
+    """Latencies of several readers taking turns read by read, so all see the same machine load."""
+    for entity in entities[:WARMUP_READS]:
+        for read in reads:
+            read(entity)
+    times: list[list[float]] = [[] for _ in reads]
+    for entity in entities:
+        for read, sink in zip(reads, times, strict=True):
+            start = time.perf_counter_ns()
+            read(entity)
+            sink.append((time.perf_counter_ns() - start) / 1e6)
+    return [_summary(t) for t in times]
 
 
 def _plain(value: Any) -> Any:
@@ -199,26 +219,30 @@ def sy_online(meta: dict[str, Any], data: Path) -> dict[str, Any]:
     return {"materialize_s": seconds, **memory, "online": summary, "sample": sample}
 
 
-def sy_http(meta: dict[str, Any], url: str, floor: bool) -> dict[str, Any]:
-    """Reads over HTTP; ``floor``: against :func:`floor_app`, so only the latencies count."""
+def sy_http(meta: dict[str, Any], url: str, floor_url: str) -> dict[str, Any]:
+    """Reads over HTTP, taking turns with the same reads against :func:`floor_app` at ``floor_url``."""
     import httpx
 
     refs = [f"{VIEW}:{f}" for f in meta["features"]]
-    with httpx.Client(base_url=url, timeout=30.0) as client:
+    with httpx.Client(base_url=url, timeout=30.0) as client, httpx.Client(base_url=floor_url) as floor:
 
-        def read(entity: int) -> Any:
-            response = client.post(
-                "/api/v1/features/online", json={"entity_rows": [{"user_id": entity}], "features": refs}
-            )
-            if response.status_code != 200:
-                raise RuntimeError(f"POST /api/v1/features/online: {response.status_code} {response.text}")
-            return response.json()
+        def reader(http: httpx.Client) -> Callable[[int], Any]:
+            def read(entity: int) -> Any:
+                body = {"entity_rows": [{"user_id": entity}], "features": refs}
+                response = http.post("/api/v1/features/online", json=body)
+                if response.status_code != 200:
+                    raise RuntimeError(
+                        f"POST /api/v1/features/online: {response.status_code} {response.text}"
+                    )
+                return response.json()
 
-        summary, last = latencies(read, meta["read_entities"])
-        if floor:
-            return {"online": summary}
+            return read
+
+        ours, least = paired_latencies([reader(client), reader(floor)], meta["read_entities"])
+        read = reader(client)
         sample = {str(e): _sy_values(read(e), meta["features"]) for e in meta["sample_entities"]}
-    return {"online": summary, "example_response": last, "sample": sample}
+        example = read(meta["read_entities"][0])
+    return {"online": ours, "floor": least, "example_response": example, "sample": sample}
 
 
 def floor_app() -> Any:
@@ -351,7 +375,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 if args.redis_prefix:
                     _drop_redis_keys(args.url, args.redis_prefix)
-        return sy_http(meta, args.url, args.floor)
+        return sy_http(meta, args.url, args.floor_url)
     if args.task == "historical":
         return feast_historical(meta, args.data, args.workdir, args.offline)
     return feast_online(meta, args.data, args.workdir)
@@ -365,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path.cwd())
     parser.add_argument("--offline", choices=["duckdb", "file"], default="duckdb")
     parser.add_argument("--url", default="", help="the server (http) or the Redis URL to clean")
-    parser.add_argument("--floor", action="store_true", help="http: the server is floor_app")
+    parser.add_argument("--floor-url", default="", help="http: where floor_app answers")
     parser.add_argument("--redis-prefix", default="", help="delete these Redis keys at the end")
     args = parser.parse_args(argv)
     try:

@@ -21,7 +21,8 @@ Workloads, each side in a fresh process and a fresh temporary directory:
    no slower. Reported beside it: Shipyard over HTTP (``POST /api/v1/features/online`` to a
    ``shipyard server`` process on the materialized home, keep-alive ``httpx.Client``; target
    p50 <= 1 ms), the floor of such a read on this machine (the same client against a bare
-   Starlette route on uvicorn that answers a constant), and Shipyard with
+   Starlette route on uvicorn that answers a constant, read for read in turn with Shipyard's,
+   so both see the same load), and Shipyard with
    ``SHIPYARD_ONLINE_URI`` on Redis (127.0.0.1:6379 db 14, its own key prefix, deleted
    afterwards; skipped when Redis is down).
 
@@ -251,30 +252,17 @@ def run_shipyard(data: Path, root: Path, wanted: set[str]) -> dict[str, Any]:
         results["online"] = online = run_measured(argv, sy_env(home), home.parent)
         if "error" not in online and "online" in wanted:
             results["http"] = run_http(data, home)
-            results["http_floor"] = run_floor(data, root)
         if "online" in wanted:
             results["redis"] = run_redis(data, root)
     return results
 
 
 def run_http(data: Path, home: Path) -> dict[str, Any]:
-    log("online: shipyard over HTTP")
+    log("online: shipyard over HTTP, taking turns with a bare Starlette route (the floor)")
     try:
-        with shipyard_server(home) as url:
+        with shipyard_server(home) as url, floor_server(home.parent) as floor_url:
             argv = worker(sys.executable, "shipyard", "http", data, home.parent, "--url", url)
-            return run_measured(argv, sy_env(home), home.parent)
-    except RuntimeError as exc:
-        return {"error": str(exc)[:2000], "kind": "crash"}
-
-
-def run_floor(data: Path, root: Path) -> dict[str, Any]:
-    log("online: the HTTP floor (a bare Starlette route)")
-    workdir = root / "http-floor"
-    workdir.mkdir()
-    try:
-        with floor_server(workdir) as url:
-            argv = worker(sys.executable, "shipyard", "http", data, workdir, "--url", url, "--floor")
-            return run_measured(argv, clean_env({}, "FEAST_"), workdir)
+            return run_measured([*argv, "--floor-url", floor_url], sy_env(home), home.parent)
     except RuntimeError as exc:
         return {"error": str(exc)[:2000], "kind": "crash"}
 

@@ -294,9 +294,15 @@ def test_a_feature_backed_deployment_reads_online_features(workspace: Workspace,
         {"user_id": [1, 2], "event_time": [now - pd.Timedelta(minutes=5)] * 2, "avg": [10.0, 40.0]}
     ).to_parquet(source, index=False)
     user = Entity(name="user", join_keys=["user_id"])
-    view = FeatureView("user_stats", [user], str(source), {"avg": "float"}, "event_time")
+    view = FeatureView(
+        name="user_stats",
+        entities=[user],
+        source=str(source),
+        features={"avg": "float"},
+        timestamp_field="event_time",
+    )
     ratio = on_demand(inputs=["user_stats:avg", "amount"], outputs={"ratio": "float"})(ratio_of_amount)
-    workspace.features.apply([user, view, ratio, FeatureService("scoring", [view, ratio])])
+    workspace.features.apply([user, view, ratio, FeatureService(name="scoring", features=[view, ratio])])
     workspace.features.materialize()
     train = pd.DataFrame({"amount": [1.0, 5.0, 50.0, 90.0], "avg": [10.0, 40.0, 10.0, 40.0]})
     train["ratio"] = train["amount"] / train["avg"]

@@ -155,3 +155,17 @@ def test_monitoring_namespace_functions_survive_domain_imports() -> None:
     for name in package.SDK_FUNCTIONS:
         assert callable(getattr(shipyard.monitoring, name)), name
         assert getattr(shipyard.monitoring, name).__module__ == "shipyard.sdk.monitoring", name
+
+
+def test_tuning_namespace_functions_survive_domain_imports() -> None:
+    """Importing the tuning domain's own modules must not hide ``sy.tuning.<function>``."""
+    import importlib
+    import pkgutil
+
+    import shipyard.tuning as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"shipyard.tuning.{module.name}")
+    for name in package.SDK_FUNCTIONS:
+        assert callable(getattr(shipyard.tuning, name)), name
+    assert shipyard.report is shipyard.tuning.report

@@ -30,6 +30,7 @@ from shipyard.cli import (
     serve,
     server,
     tokens,
+    tune,
     validate,
     webhooks,
 )
@@ -68,6 +69,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(tune.app, name="tune")
 app.command("server")(server.serve_command)
 app.command("serve")(serve.serve_command)
 app.command("validate")(validate.validate_command)

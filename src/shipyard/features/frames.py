@@ -114,11 +114,12 @@ def key_array(frame: pd.DataFrame, key: str) -> pa.Array:
     import pyarrow as pa
 
     try:
-        return pa.array(frame[key], from_pandas=True)
+        array = pa.array(frame[key], from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise InvalidInputError(
             f"the entity frame's join key {key!r} has mixed or unsupported values: {exc}"
         ) from exc
+    return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array  # a categorical
 
 
 def output_pandas(table: pa.Table) -> pd.DataFrame:

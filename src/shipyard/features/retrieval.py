@@ -8,6 +8,7 @@ request fails before any row is read, and both return the dataset versions they 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class Retrieved:
     datasets: list[DatasetVersion] = field(default_factory=list)
 
 
-_database: list[duckdb.DuckDBPyConnection] = []
+_database: dict[int, duckdb.DuckDBPyConnection] = {}  # by process id
 _lock = threading.Lock()
 
 
@@ -51,13 +52,16 @@ def connect() -> duckdb.DuckDBPyConnection:
     """A fresh connection (its own temporary tables) to one in-memory database kept per process.
 
     Opening a DuckDB database takes tens of milliseconds; a cursor on an open one is free.
+    A forked child opens a database of its own (DuckDB is not fork-safe) and leaves the
+    parent's untouched: not even closed, as its threads did not survive the fork.
     """
     with _lock:
-        if not _database:
+        database = _database.get(os.getpid())
+        if database is None:
             from shipyard.tabular import connect as open_database
 
-            _database.append(open_database())
-        con = _database[0].cursor()
+            database = _database[os.getpid()] = open_database()
+        con = database.cursor()
     con.execute("SET TimeZone = 'UTC'")
     return con
 

@@ -145,7 +145,7 @@ class RayTrials:
             raise InvalidInputError("executor='ray' needs Ray: pip install 'shipyard[ray]'") from exc
         if not ray.is_initialized():
             ray.init()
-        cpus = int(ray.cluster_resources().get("CPU", 1))
+        cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         self.width = parallel if parallel is not None else max(1, int(cpus // num_cpus))
         self._remote = ray.remote(run_trial).options(num_cpus=num_cpus, max_retries=0)
         self._by_value: set[str] = set()

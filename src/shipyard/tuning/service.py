@@ -130,7 +130,7 @@ class TuningService:
             study = optuna.create_study(
                 study_name=name,
                 storage=storage,
-                direction=direction,
+                direction=optuna.study.StudyDirection[direction.upper()],
                 sampler=optuna.samplers.TPESampler(seed=seed),
                 pruner=pruner,
             )
@@ -180,7 +180,7 @@ class TuningService:
                 "tune.n_trials": str(n_trials),
                 "tune.seed": str(seed),
                 "tune.executor": executor,
-                "tune.pruner": pruner if isinstance(pruner, str) or pruner is None else type(pruner).__name__,
+                "tune.pruner": pruner if isinstance(pruner, str) else str(pruner and type(pruner).__name__),
             }
         )
         self.tracking.log_params(parent.id, params)

@@ -94,6 +94,10 @@ def intrange(low: int, high: int, *, step: int = 1, log: bool = False) -> Distri
             f"intrange needs low <= high and step >= 1 (with log: low >= 1, step 1), "
             f"got {low}, {high}, step={step}"
         )
+    if (high - low) % step:
+        raise InvalidInputError(
+            f"intrange: high - low must be a multiple of step, got {low}, {high}, step={step}"
+        )
     return Distribution("intrange", low, high, step, log)
 
 

@@ -37,6 +37,8 @@ def test_historical_keeps_the_frame_and_adds_typed_feature_columns(
         pd.Index([10, 11, 12, 13, 14])
     )
     frame["label"] = [True, False, True, False, True]
+    categorical = frame.astype({"user_id": "category"})
+    assert service.historical(categorical, ["user_stats:avg"])["avg"].iloc[0] == 1.0
     result = service.historical(frame, ["user_stats:count", "user_stats:avg"])
     assert list(result.columns) == ["user_id", "event_timestamp", "label", "count", "avg"]
     assert list(result.index) == [10, 11, 12, 13, 14]

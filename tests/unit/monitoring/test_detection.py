@@ -34,11 +34,6 @@ def data(n: int, shift: float = 0.0, seed: int = 0) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(autouse=True)
-def _home(home: object) -> None:
-    """sy.monitoring calls go through a workspace; give them an empty home."""
-
-
 def chosen_tests(frame: pd.DataFrame) -> dict[str, str]:
     return dict(zip(frame["column"], frame["test"], strict=True))
 
