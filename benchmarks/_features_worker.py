@@ -103,11 +103,13 @@ def paired_latencies(
         for read in reads:
             read(entity)
     times: list[list[float]] = [[] for _ in reads]
+    order = list(range(len(reads)))
     for entity in entities:
-        for read, sink in zip(reads, times, strict=True):
+        order.append(order.pop(0))  # who goes first rotates: going first or second is not the same
+        for index in order:
             start = time.perf_counter_ns()
-            read(entity)
-            sink.append((time.perf_counter_ns() - start) / 1e6)
+            reads[index](entity)
+            times[index].append((time.perf_counter_ns() - start) / 1e6)
     return [_summary(t) for t in times]
 
 

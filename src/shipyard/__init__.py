@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     )
     from shipyard.sdk.registry import evaluate
     from shipyard.sdk.serving import deploy
+    from shipyard.sdk.monitors import monitor
+    from shipyard.monitoring import actions, checks
     from shipyard.tracking.models import RunRecord, RunStatus
     from shipyard.tracking.run import Run
     from shipyard.validation.models import Suite, ValidationResult
@@ -94,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "shipyard.tuning.space" for name in ("uniform", "loguniform", "intrange", "choice")},
     "evaluate": "shipyard.sdk.registry",
     "deploy": "shipyard.sdk.serving",
+    "monitor": "shipyard.sdk.monitors",
     "pyfunc": "shipyard.models.flavors.pyfunc",
     "Suite": "shipyard.validation.models",
     "ValidationResult": "shipyard.validation.models",
@@ -129,6 +132,8 @@ _MODULES: dict[str, str] = {
     "gates": "shipyard.registry.gates",
     "tuning": "shipyard.tuning",
     "monitoring": "shipyard.monitoring",
+    "checks": "shipyard.monitoring.checks",
+    "actions": "shipyard.monitoring.actions",
     "serving": "shipyard.serving",
 }
 

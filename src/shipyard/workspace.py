@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shipyard.governance.service import AuditService, AuthService
     from shipyard.models.service import ModelService
     from shipyard.models.uris import ModelRef
+    from shipyard.monitoring.monitors import MonitorService
     from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.scheduler import SchedulerService
     from shipyard.pipelines.service import PipelineService
@@ -276,8 +277,28 @@ class Workspace:
             cache_dir=self.settings.home / "cache" / "monitoring" / "profiles",
         )
 
+    @cached_property
+    def monitors(self) -> MonitorService:
+        """Monitors of deployments, their results and alerts (embedded only, like pipelines)."""
+        from shipyard.monitoring.monitors import MonitorService
+
+        return MonitorService(
+            lambda: self._store("shipyard.monitoring.store:MONITOR_STORES", "monitor store"),
+            monitoring=lambda: self.monitoring,
+            serving=lambda: self.serving,
+            registry=lambda: self.registry,
+            content=lambda: self.content,
+            datasets=lambda: self.datasets,
+            models=lambda: self.models,
+            scheduler=lambda: self.scheduler,
+            audit=lambda: self.audit,
+        )
+
     def close(self) -> None:
         """Release what the built services hold (connections, HTTP clients)."""
+        monitors = self.__dict__.get("monitors")
+        if monitors is not None:
+            monitors.close()
         serving = self.__dict__.get("serving")
         if serving is not None:  # first: its prediction logger writes to the stores below
             serving.close()

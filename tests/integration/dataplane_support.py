@@ -1,6 +1,6 @@
 """Helpers of the data-plane tests: a workspace with registered models, and a running data plane.
 
-Model ``bc`` (scikit-learn logistic regressions on the breast-cancer data) has versions
+Model ``bc`` (scaled logistic regressions on scikit-learn's breast-cancer data) has versions
 1 and 3 fitted on arrays (the fast path: no DataFrame) and version 2 fitted on named
 columns (the DataFrame path); ``bc@production`` holds version 1.
 """
@@ -53,9 +53,11 @@ def new_workspace(folder: Path) -> Workspace:
 
 def log_model(workspace: Workspace, frame: pd.DataFrame, *, named: bool, c: float) -> str:
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     features = frame[columns(frame)]
-    model = LogisticRegression(C=c, max_iter=5000)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
     model.fit(features if named else features.to_numpy(), frame["target"])
     run = workspace.tracking.create_run("dataplane-tests")
     uri = workspace.models.log_model(run.id, model, input_example=features.head())

@@ -242,9 +242,10 @@ def test_metrics_count_requests_errors_and_batches(workspace: Workspace) -> None
         _post(client, "batched", {"instances": [{}]})
         text = client.get("/metrics").text
         health = client.get("/healthz").json()
-    assert 'shipyard_serving_requests_total{deployment="batched",model_version="bc:1",route="primary"} 1.0' in text
+    labels = 'deployment="batched",model_version="bc:1"'
+    assert f'shipyard_serving_requests_total{{{labels},route="primary"}} 1.0' in text
     assert 'shipyard_serving_errors_total{deployment="batched",status="422"} 1.0' in text
-    assert 'shipyard_serving_request_duration_seconds_count{deployment="batched",model_version="bc:1"}' in text
+    assert f"shipyard_serving_request_duration_seconds_count{{{labels}}} 1.0" in text
     assert 'shipyard_serving_batch_size_count{deployment="batched",route="primary"} 1.0' in text
     assert health["deployments"]["batched"]["routes"][0]["model_version"] == "bc:1"
 

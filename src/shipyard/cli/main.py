@@ -23,6 +23,7 @@ from shipyard.cli import (
     features,
     init,
     models,
+    monitors,
     pipelines,
     predict,
     runs,
@@ -75,6 +76,8 @@ app.command("serve")(serve.serve_command)
 app.command("validate")(validate.validate_command)
 app.command("deploy")(deployments.deploy_command)
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(monitors.app, name="monitors")
+app.add_typer(monitors.alerts_app, name="alerts")
 app.command("predict")(predict.predict_command)
 
 

@@ -474,6 +474,49 @@ prediction_labels = sa.Table(
 
 
 # -- monitoring (migration 0007) --------------------------------------------------------
+# Every version of every monitor spec (JSON: deployment, reference, window, checks, actions, cooldown).
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False, server_default=""),
+)
+
+# One row per evaluation of a monitor; ``result`` is the JSON of MonitorResult (checks, actions).
+monitor_results = sa.Table(
+    "monitor_results",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("monitor", sa.String(128), nullable=False),
+    sa.Column("monitor_version", sa.Integer, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("n_predictions", sa.BigInteger, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Index("ix_monitor_results_monitor_created_at", "monitor", "created_at"),
+)
+
+# Alerts of monitors' checks (firing or resolved), each tied to the result that raised it.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("monitor", sa.String(128), nullable=False),
+    sa.Column("check", sa.String(200), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("fired_at", Ms, nullable=False),
+    sa.Column("last_seen_at", Ms, nullable=False),
+    sa.Column("resolved_at", Ms),
+    sa.Column("result_id", Id, nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("value", sa.Float),
+    sa.Column("count", sa.Integer, nullable=False, server_default="1"),
+    sa.Index("ix_alerts_monitor_state", "monitor", "state"),
+)
 
 # -- scheduler and tuning (migration 0008) ---------------------------------------------
 # Pipelines the scheduler starts (by import ref): on a cron schedule and on events (``triggers``,

@@ -257,10 +257,17 @@ def numeric_profile(
 def categorical_profile(
     name: str, categories: list[Any], counts: Any, *, n_rows: int, n_missing: int
 ) -> CategoricalProfile:
-    """Profile of a categorical column from its distinct values and their counts."""
-    order = _category_order(categories)
-    ordered = tuple(_plain(categories[i]) for i in order)
-    counts_array = np.asarray(counts, dtype=np.int64)[order] if len(order) else np.zeros(0, dtype=np.int64)
+    """Profile of a categorical column from its distinct values and their counts.
+
+    Values equal in Python are one category (``0.0``, ``-0.0`` and ``0``, as pandas counts them).
+    """
+    merged: dict[Any, int] = {}
+    for value, n in zip(categories, np.asarray(counts, dtype=np.int64).tolist(), strict=True):
+        key = _plain(value)
+        merged[key] = merged.get(key, 0) + n
+    keys = list(merged)
+    ordered = tuple(keys[i] for i in _category_order(keys))
+    counts_array = np.array([merged[k] for k in ordered], dtype=np.int64)
     count = int(counts_array.sum())
     return CategoricalProfile(
         name=name,

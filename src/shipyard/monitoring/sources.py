@@ -162,13 +162,16 @@ def is_table_like(data: object) -> bool:
 def open_source(data: Any) -> ColumnSource:
     """A column source over a pandas DataFrame, an Arrow table, or a path to Parquet file(s).
 
-    A path may name one Parquet file or a folder of them (read in name order).
+    A path may name one Parquet file or a folder of them (read in name order). pandas is
+    imported only for a DataFrame.
     """
-    import pandas as pd
     import pyarrow as pa
 
-    if isinstance(data, pd.DataFrame):
-        return PandasSource(data)
+    if type(data).__module__.startswith("pandas"):
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            return PandasSource(data)
     if isinstance(data, pa.Table):
         return ArrowSource(data)
     if isinstance(data, pa.RecordBatch):

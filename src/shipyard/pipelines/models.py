@@ -163,7 +163,7 @@ class Trigger:
 
         >>> Trigger("model_registered", "fraud").subject("model.register", "model:fraud/3")
         'fraud:3'
-        >>> Trigger("dataset", "tx*").subject("dataset.add", "dataset:transactions@4")
+        >>> Trigger("dataset", "trans*").subject("dataset.add", "dataset:transactions@4")
         'transactions@4'
         >>> Trigger("alert", "fraud-drift").subject("alert.fired", "monitor:other") is None
         True

@@ -121,14 +121,28 @@ class SchedulerService:
 
     # -- requests and history --------------------------------------------------------
     def request(
-        self, pipeline: Pipeline | str, params: Mapping[str, Any] | None = None, reason: str = ""
+        self,
+        pipeline: Pipeline | str,
+        params: Mapping[str, Any] | None = None,
+        reason: str = "",
+        *,
+        check: bool = True,
     ) -> PipelineRequest:
         """Ask the scheduler to run ``pipeline`` once with ``params`` (over the schedule's own, if the
-        ref has one): the next pass of a running ``shipyard scheduler`` claims and runs it."""
-        ref, found = _resolve(pipeline)
+        ref has one): the next pass of a running ``shipyard scheduler`` claims and runs it.
+
+        The pipeline is imported here to check the parameters now, unless ``check=False``: a
+        process that cannot import the project's code (a server firing a retrain action) only
+        records the ref, and a mistake shows in the scheduler's history instead.
+        """
+        if check or not isinstance(pipeline, str):
+            ref, found = _resolve(pipeline)
+        else:
+            ref, found = _check_ref(pipeline), None
         given = _jsonable(dict(params or {}), f"params of {ref}")
         stored = self.store.find_schedule(ref)
-        found.bind({**(stored.params if stored else {}), **given})  # a bad parameter fails here, not later
+        if found is not None:  # a bad parameter fails here, not later
+            found.bind({**(stored.params if stored else {}), **given})
         request = PipelineRequest(
             id=new_id(),
             ref=ref,
@@ -183,6 +197,13 @@ def _resolve(pipeline: Pipeline | str) -> tuple[str, Pipeline]:
     if not isinstance(pipeline, str):
         raise InvalidInputError(f"expected a pipeline or its 'module:attribute' ref, got {pipeline!r}")
     return pipeline, load_pipeline(pipeline)
+
+
+def _check_ref(ref: str) -> str:
+    module, sep, attribute = ref.partition(":")
+    if not sep or not module or not attribute or len(ref) > 512:
+        raise InvalidInputError(f"name a pipeline as module:attribute (e.g. train:training), got {ref!r}")
+    return ref
 
 
 def _check_params(

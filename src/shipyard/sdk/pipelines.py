@@ -111,8 +111,9 @@ def schedules() -> builtins.list[Schedule]:
 
 
 def start_pipeline(
-    pipeline: Pipeline | str, params: Mapping[str, Any] | None = None, reason: str = ""
+    pipeline: Pipeline | str, params: Mapping[str, Any] | None = None, reason: str = "", *, check: bool = True
 ) -> PipelineRequest:
     """Ask the scheduler to run ``pipeline`` once with ``params``: recorded now, claimed and run by
-    the next pass of a running ``shipyard scheduler`` (see ``docs/pipelines.md``)."""
-    return current_workspace().scheduler.request(pipeline, params, reason)
+    the next pass of a running ``shipyard scheduler`` (see ``docs/pipelines.md``). ``check=False``
+    records a ``"module:attribute"`` ref without importing it here."""
+    return current_workspace().scheduler.request(pipeline, params, reason, check=check)

@@ -21,6 +21,7 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
         experiments,
         features,
         health,
+        metrics,
         models,
         runs,
         tokens,
@@ -52,4 +53,5 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
     app.include_router(runs.search_router)
     app.include_router(features.router)  # the feature store
     app.include_router(deployments.router)  # serving's control plane
+    app.include_router(metrics.router)  # Prometheus gauges of the monitors
     return app

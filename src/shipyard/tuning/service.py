@@ -98,10 +98,10 @@ class TuningService:
             try:
                 self._search(found, runner, objective, checked, metric, left, parent, chosen)
             except BaseException as exc:
-                error = (
-                    "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-                )
-                self.tracking.end_run(parent.id, "failed", error[-8000:])
+                if isinstance(exc, KeyboardInterrupt):
+                    self.tracking.end_run(parent.id, "killed", "interrupted")
+                else:
+                    self.tracking.end_run(parent.id, "failed", f"{type(exc).__name__}: {exc}"[-8000:])
                 raise
             finally:
                 runner.close()
@@ -215,19 +215,29 @@ class TuningService:
         distributions = {name: d.to_optuna() for name, d in space.items()}
         while left > 0:
             batch = [study.ask(distributions) for _ in range(min(runner.width, left))]
-            calls = [self._call(study, t, objective, parent, remote_prune, pruner) for t in batch]
+            calls: list[TrialCall] = []
             ended: list[TrialOutcome] = []
             try:
+                for trial in batch:
+                    calls.append(self._call(study, trial, objective, parent, remote_prune, pruner))
                 outcomes = runner.run(calls, [None] * len(batch) if runner.remote else batch)
                 for trial, call, outcome in zip(batch, calls, outcomes, strict=True):
                     ended.append(
                         self._record(study, trial, call, outcome, metric, runner.remote and not remote_prune)
                     )
             finally:
-                for trial in batch[len(ended) :]:  # not told: the driver stopped (an interrupt, an error)
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                self._abandon(study, batch, calls, len(ended))
             _raise_failure(calls, ended)
             left -= len(batch)
+
+    def _abandon(self, study: Any, batch: list[Any], calls: list[TrialCall], done: int) -> None:
+        """Fail the trials of a batch that were not told (the driver stopped: an interrupt, an error)."""
+        import optuna
+
+        for i in range(done, len(batch)):
+            study.tell(batch[i], state=optuna.trial.TrialState.FAIL)
+            if i < len(calls):
+                self.tracking.end_run(calls[i].run_id, "killed", "the search stopped before this trial ended")
 
     def _call(
         self,

@@ -279,3 +279,48 @@ def test_definitions_check_schedules_and_triggers(service: SchedulerService) -> 
         sy.on_dataset("transactions", param="not a name")
     with pytest.raises(InvalidInputError, match="cannot be imported"):
         service.add(sy.pipeline(schedule="@daily")(fn))
+
+
+def test_a_request_recorded_without_importing_fails_in_the_scheduler(
+    workspace: Workspace, service: SchedulerService
+) -> None:
+    with pytest.raises(InvalidInputError, match="module:attribute"):
+        service.request("no-colon", check=False)
+    request = service.request("project_not_here:training", {"n": 1}, "retrain", check=False)
+    [claim] = service.scheduler().run_once()
+    assert claim.event_key == f"request:{request.id}" and claim.status is ClaimStatus.ERROR
+    assert "project_not_here" in (claim.error or "")
+
+
+def test_the_loop_runs_passes_until_stopped_and_survives_a_failing_pass(
+    workspace: Workspace, service: SchedulerService
+) -> None:
+    import threading
+
+    from shipyard.core.errors import BackendUnavailable
+
+    stop = threading.Event()
+    notices: list[Notice] = []
+
+    def notify(notice: Notice) -> None:
+        notices.append(notice)
+        if notice.kind == "finished":
+            stop.set()
+
+    scheduler = service.scheduler(notify=notify)
+    passes = {"n": 0}
+    real_pass = scheduler.run_once
+
+    def flaky_pass() -> list:
+        passes["n"] += 1
+        if passes["n"] == 1:
+            raise BackendUnavailable("the database is away")
+        if passes["n"] == 2:
+            service.request(f"{REF}:needs_value", {"value": "after the outage"})
+        return real_pass()
+
+    scheduler.run_once = flaky_pass  # type: ignore[method-assign]
+    scheduler.run_forever(interval_s=0.01, stop=stop)
+    assert [n.kind for n in notices] == ["error", "claimed", "finished"]
+    assert "the database is away" in (notices[0].error or "")
+    assert notices[2].status == "succeeded"

@@ -44,3 +44,10 @@ def broken(params: dict[str, Any]) -> float:
 
 def wrong_metric(params: dict[str, Any]) -> dict[str, float]:
     return {"accuracy": 1.0}
+
+
+def interrupted(params: dict[str, Any], trial: Any) -> float:
+    """Stops like Ctrl-C on the second trial."""
+    if trial.number == 1:
+        raise KeyboardInterrupt
+    return score(params)

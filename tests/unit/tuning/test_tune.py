@@ -141,3 +141,16 @@ def test_bad_calls_are_refused_before_anything_runs(tuning: TuningService) -> No
     with pytest.raises(InvalidInputError, match=r"sy\.uniform"):
         tuning.tune(objectives.plain, {"lr": (0.1, 0.2)})  # type: ignore[dict-item]
     assert tuning.list_studies() == [], "nothing was created"
+
+
+def test_an_interrupted_search_leaves_a_study_that_resumes(tuning: TuningService) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        tuning.tune(objectives.interrupted, SPACE, n_trials=4, seed=1, study="ctrl-c", pruner=None)
+    summary, trials = tuning.get_study("ctrl-c")
+    assert [t.state for t in trials] == ["complete", "fail"]
+    assert tuning.tracking.get_run(trials[1].run_id or "").status is sy.RunStatus.KILLED
+    assert tuning.tracking.get_run(summary.runs[0]).status is sy.RunStatus.KILLED
+    resumed = tuning.tune(
+        objectives.plain, SPACE, n_trials=4, seed=1, study="ctrl-c", resume=True, pruner=None
+    )
+    assert resumed.trials["state"].tolist() == ["complete", "fail", "complete", "complete", "complete"]

@@ -9,13 +9,17 @@ the prediction log.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shipyard.core.config import Settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from shipyard.server.dataplane.app import DataPlaneOptions, FastPaths
 
 GRACEFUL_SHUTDOWN_S = 30
@@ -61,4 +65,24 @@ def serve(settings: Settings, options: DataPlaneOptions, host: str, port: int, w
 
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
-    uvicorn.Server(config).run()
+    _server_class()(config).run()
+
+
+def _server_class() -> type[uvicorn.Server]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Exits normally after a graceful shutdown on SIGTERM or SIGINT (uvicorn would raise the
+        signal again once done, so the process would end killed by it, or with a traceback)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    captured = getattr(self, "_captured_signals", None)
+                    if isinstance(captured, list):
+                        captured.clear()
+
+    return Server

@@ -1,0 +1,104 @@
+"""Actions: notify (delivered, and a failing webhook recorded, never raising), retrain, rollback."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import orjson
+import pytest
+
+import shipyard as sy
+from shipyard.core.errors import InvalidInputError
+from shipyard.workspace import Workspace
+
+from tests.conftest import free_port
+from .monitor_support import HOUR, T0, deploy, make_frame, register, traffic
+
+
+class Receiver(BaseHTTPRequestHandler):
+    bodies: list[dict[str, object]] = []
+    status = 200
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        length = int(self.headers["Content-Length"])
+        Receiver.bodies.append(orjson.loads(self.rfile.read(length)))
+        self.send_response(Receiver.status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.bodies, Receiver.status = [], 200
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def deployed(workspace: Workspace) -> Workspace:
+    register(workspace, seed=1)
+    register(workspace, seed=2)
+    workspace.registry.promote("fraud", 1, "production")
+    workspace.registry.promote("fraud", 2, "production")
+    deploy(workspace)
+    return workspace
+
+
+def _drifting(ws: Workspace, actions: list[object]) -> None:
+    sy.monitor("m", "fraud-svc", reference=make_frame(800, 1), checks=[sy.checks.feature_drift()], actions=actions)  # type: ignore[list-item]
+    traffic(ws, make_frame(400, 3, shift=200.0), T0, version=2)
+
+
+def test_notify_posts_slack_json_and_rollback_and_retrain_act(deployed: Workspace, receiver: str) -> None:
+    actions = [
+        sy.actions.notify(webhook=receiver),
+        sy.actions.rollback(model="fraud", alias="production", on="warning"),
+        sy.actions.retrain(pipeline="train_mod:training", params={"epochs": 2}, on="warning"),
+    ]
+    _drifting(deployed, actions)
+    result = deployed.monitors.run("m", now=T0 + HOUR)
+    outcomes = {a["action"]: a for a in result.actions}
+    assert outcomes["notify"]["status"] == "ok", outcomes
+    assert "feature_drift" in str(Receiver.bodies[0]["text"])
+    assert outcomes["rollback"]["status"] == "ok"
+    assert deployed.registry.aliases("fraud")["production"] == 1
+    assert outcomes["retrain"]["status"] == "ok"
+    [request] = deployed.scheduler.requests()
+    assert request.ref == "train_mod:training" and request.params == {"epochs": 2}
+    assert "monitor m" in request.reason
+    again = deployed.monitors.run("m", now=T0 + HOUR)  # still firing: de-duplicated, no actions
+    assert again.actions == ()
+
+
+def test_failing_webhook_is_retried_then_recorded(deployed: Workspace, receiver: str) -> None:
+    Receiver.status = 503
+    dead = f"http://127.0.0.1:{free_port()}/nobody"
+    _drifting(
+        deployed,
+        [sy.actions.notify(webhook=receiver, retries=2, backoff_s=0.0), sy.actions.notify(webhook=dead, retries=1, backoff_s=0.0)],
+    )
+    result = deployed.monitors.run("m", now=T0 + HOUR)
+    statuses = [(a["action"], a["status"]) for a in result.actions]
+    assert statuses == [("notify", "failed"), ("notify", "failed")]
+    assert len(Receiver.bodies) == 3  # 1 attempt + 2 retries
+    assert "HTTP 503 after 3 attempt" in result.actions[0]["detail"]
+    assert deployed.monitors.alerts(state="firing")  # the alert stands
+
+
+def test_action_builders_refuse_bad_input() -> None:
+    with pytest.raises(InvalidInputError):
+        sy.actions.notify(webhook="ftp://x")
+    with pytest.raises(InvalidInputError):
+        sy.actions.retrain(pipeline="no-colon")
+    with pytest.raises(InvalidInputError):
+        sy.actions.canary(promote_after=0)
+    with pytest.raises(InvalidInputError, match="on must be"):
+        sy.actions.rollback(model="fraud", on="sometimes")
