@@ -25,10 +25,20 @@ from typing import Annotated, Any
 import typer
 
 from shipyard.cli import state
-from shipyard.cli.output import JsonFlag, add_row, human_time, make_table, print_json, print_table, status_text
+from shipyard.cli.output import (
+    JsonFlag,
+    add_row,
+    human_time,
+    make_table,
+    print_json,
+    print_table,
+    status_text,
+)
 from shipyard.core.errors import InvalidInputError
 
-app = typer.Typer(help="Monitors: drift, quality, performance and canaries of deployments.", no_args_is_help=True)
+app = typer.Typer(
+    help="Monitors: drift, quality, performance and canaries of deployments.", no_args_is_help=True
+)
 alerts_app = typer.Typer(help="Alerts raised by monitors.", no_args_is_help=True)
 
 _FIELDS = {"name", "deployment", "reference", "window", "cooldown", "checks", "actions"}
@@ -49,7 +59,9 @@ def load_monitor_file(path: Path) -> dict[str, Any]:
         raise InvalidInputError(f"{path}: a monitor file is a mapping with name, deployment, checks...")
     unknown = set(data) - _FIELDS
     if unknown:
-        raise InvalidInputError(f"{path}: unknown keys {', '.join(sorted(unknown))}; known: {', '.join(sorted(_FIELDS))}")
+        raise InvalidInputError(
+            f"{path}: unknown keys {', '.join(sorted(unknown))}; known: {', '.join(sorted(_FIELDS))}"
+        )
     for key in ("name", "deployment"):
         if key not in data:
             raise InvalidInputError(f"{path}: {key} is required")
@@ -70,7 +82,9 @@ def create_command(
     if as_json:
         print_json(monitor.to_dict())
     else:
-        typer.secho(f"monitor {monitor.name} version {monitor.version} watches {monitor.deployment}", fg="green")
+        typer.secho(
+            f"monitor {monitor.name} version {monitor.version} watches {monitor.deployment}", fg="green"
+        )
 
 
 @app.command("list")
@@ -83,8 +97,14 @@ def list_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     table = make_table("name", "version", "deployment", "reference", "window", "checks", "actions")
     for m in monitors:
         add_row(
-            table, m.name, str(m.version), m.deployment, m.reference or "", m.window.to_text(),
-            ", ".join(c.name for c in m.checks), ", ".join(a.kind for a in m.actions),
+            table,
+            m.name,
+            str(m.version),
+            m.deployment,
+            m.reference or "",
+            m.window.to_text(),
+            ", ".join(c.name for c in m.checks),
+            ", ".join(a.kind for a in m.actions),
         )
     print_table(table)
 
@@ -136,7 +156,9 @@ def report_command(
 @app.command("export-prometheus-rules")
 def export_rules_command(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE", help="Default: stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Default: stdout.")
+    ] = None,
     for_: Annotated[str, typer.Option("--for", help="How long a rule must hold before it fires.")] = "5m",
 ) -> None:
     """Write Prometheus alert rules for every monitor's checks."""
@@ -171,7 +193,9 @@ def print_result(result: Any) -> None:
         typer.echo(f"  note: {note}")
     table = make_table("check", "status", "value", "warning", "critical", "detail")
     for c in result.checks:
-        add_row(table, c.name, status_text(c.status), _num(c.value), _num(c.warning), _num(c.critical), c.detail)
+        add_row(
+            table, c.name, status_text(c.status), _num(c.value), _num(c.warning), _num(c.critical), c.detail
+        )
     if result.checks:
         print_table(table)
     for action in result.actions:
@@ -182,7 +206,14 @@ def print_alerts(alerts: list[Any]) -> None:
     table = make_table("monitor", "check", "severity", "state", "fired", "seen", "message")
     for a in alerts:
         add_row(
-            table, a.monitor, a.check, status_text(a.severity), a.state, human_time(a.fired_at), str(a.count), a.message
+            table,
+            a.monitor,
+            a.check,
+            status_text(a.severity),
+            a.state,
+            human_time(a.fired_at),
+            str(a.count),
+            a.message,
         )
     print_table(table)
 

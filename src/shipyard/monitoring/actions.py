@@ -191,7 +191,9 @@ def _notify(
     return _outcome("notify", status, detail)
 
 
-def post_json(params: Mapping[str, Any], payload: dict[str, Any], sleep: Callable[[float], None]) -> tuple[str, str]:
+def post_json(
+    params: Mapping[str, Any], payload: dict[str, Any], sleep: Callable[[float], None]
+) -> tuple[str, str]:
     """POST ``payload`` with retries; ``("ok"|"failed", detail)``, never raising."""
     import httpx
 

@@ -18,7 +18,9 @@ realised performance         two-proportion z-test on correct         critical
 ===========================  =======================================  =================================
 
 A window *passes* when each side has at least ``min_samples`` predictions and nothing
-reached ``abort_on``; a window with too few samples neither passes nor fails. After
+reached ``abort_on`` (findings below it are reported, e.g. a better model's different
+prediction distribution, and do not stop the streak); a window with too few samples
+neither passes nor fails. After
 ``promote_after`` consecutive passing windows of the same canary version, that version
 is promoted to ``alias`` (default: the alias the primary route follows) through the
 registry, so its gates apply: a ``GateFailed`` is recorded and the canary is stopped
@@ -37,7 +39,7 @@ import numpy as np
 
 from shipyard.core.errors import GateFailed, NotFoundError, ShipyardError
 from shipyard.monitoring.monitor_models import ActionSpec, worst
-from shipyard.monitoring.performance import REGRESSION, positive_scores
+from shipyard.monitoring.performance import positive_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,7 +151,9 @@ def _performance(primary: pd.DataFrame, canary: pd.DataFrame, alpha: float) -> C
         ac = np.abs(lc["label"].to_numpy(float) - lc["prediction"].to_numpy(float))
         p = float(mannwhitneyu(ac, ap, alternative="greater").pvalue)
         status = "critical" if p < alpha else "ok"
-        return CanaryFinding("performance", "mann_whitney", float(ap.mean()), float(ac.mean()), p, status, "mae")
+        return CanaryFinding(
+            "performance", "mann_whitney", float(ap.mean()), float(ac.mean()), p, status, "mae"
+        )
     wrong_p = int((lp["label"] != lp["prediction"]).sum())
     wrong_c = int((lc["label"] != lc["prediction"]).sum())
     p = _z_worse(wrong_p, len(lp), wrong_c, len(lc))
@@ -200,32 +204,46 @@ def analyse(
     verdict = worst([f.status for f in findings])
     state["findings"] = [f.to_dict() for f in findings]
     if _RANK[verdict] >= _RANK[p["abort_on"]]:
-        why = "; ".join(f"{f.comparison} {f.status} (p={f.p_value:.3g})" for f in findings if f.status != "ok")
+        why = "; ".join(
+            f"{f.comparison} {f.status} (p={f.p_value:.3g})" for f in findings if f.status != "ok"
+        )
         return {**state, **_abort(serving, deployment, p["route"], f"canary {version} aborted: {why}")}
-    streak = _streak(previous, version) + (1 if verdict == "ok" else 0)
-    state.update(status="passed" if verdict == "ok" else "warning", streak=streak, detail=f"{streak} passing")
+    streak = _streak(previous, version) + 1
+    warned = [f.comparison for f in findings if f.status != "ok"]
+    detail = f"{streak} passing window(s)" + (f"; warnings: {', '.join(warned)}" if warned else "")
+    state.update(status="passed", streak=streak, detail=detail)
     if streak < p["promote_after"]:
         return state
     alias = p.get("alias") or _alias_of(primary.route.model if primary else "")
-    return {**state, **_promote(serving, registry, deployment, p["route"], route.model_name,
-                                route.model_version, alias)}
+    return {
+        **state,
+        **_promote(serving, registry, deployment, p["route"], route.model_name, route.model_version, alias),
+    }
 
 
 def _streak(previous: dict[str, Any] | None, version: str) -> int:
     if not previous or previous.get("canary_version") != version:
         return 0
-    return int(previous.get("streak", 0)) if previous.get("status") in ("passed", "warning", "insufficient") else 0
+    return int(previous.get("streak", 0)) if previous.get("status") in ("passed", "insufficient") else 0
 
 
 def _alias_of(model_ref: str) -> str:
-    return model_ref.split("@", 1)[1] if "@" in model_ref and not model_ref.split("@", 1)[1].isdigit() else "production"
+    return (
+        model_ref.split("@", 1)[1]
+        if "@" in model_ref and not model_ref.split("@", 1)[1].isdigit()
+        else "production"
+    )
 
 
 def _abort(serving: ServingService, deployment: str, route: str, reason: str) -> dict[str, Any]:
     try:
         serving.set_weight(deployment, route, 0, reason=reason)
     except ShipyardError as exc:
-        return {"status": "abort_failed", "detail": f"{reason}; setting the weight to 0 failed: {exc}", "streak": 0}
+        return {
+            "status": "abort_failed",
+            "detail": f"{reason}; setting the weight to 0 failed: {exc}",
+            "streak": 0,
+        }
     return {"status": "aborted", "detail": reason, "streak": 0}
 
 

@@ -80,8 +80,10 @@ def _number(value: object, what: str, positive: bool = False) -> float:
 def _columns(columns: object) -> list[str] | None:
     if columns is None:
         return None
-    if isinstance(columns, str) or not isinstance(columns, Sequence) or not all(
-        isinstance(c, str) for c in columns
+    if (
+        isinstance(columns, str)
+        or not isinstance(columns, Sequence)
+        or not all(isinstance(c, str) for c in columns)
     ):
         raise InvalidInputError(f"columns must be a list of column names, got {columns!r}")
     return list(columns)
@@ -136,7 +138,8 @@ def data_quality(
     critical: float = 0.5,
     name: str = "",
 ) -> CheckSpec:
-    """Null-rate jumps, values outside the reference's range, unseen categories (``sy.monitoring.data_quality``);
+    """Null-rate jumps, values outside the reference's range, unseen categories
+    (``sy.monitoring.data_quality``);
     ``warning``/``critical`` are shares of failed checks (``warning=0``: any)."""
     params = {
         "max_null_increase": _share(max_null_increase, "max_null_increase"),

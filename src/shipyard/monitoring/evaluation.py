@@ -190,7 +190,9 @@ def _outputs(predictions: pd.DataFrame) -> pd.DataFrame | None:
 def _limits(spec: CheckSpec, value: float, detail: str, figures: dict[str, Any]) -> CheckOutcome:
     p = spec.params
     status = judge(value, p.get("warning"), p.get("critical"), bool(p.get("higher_is_better")))
-    return CheckOutcome(spec.name, spec.kind, status, value, p.get("warning"), p.get("critical"), detail, figures)
+    return CheckOutcome(
+        spec.name, spec.kind, status, value, p.get("warning"), p.get("critical"), detail, figures
+    )
 
 
 def _worst(by_version: dict[str, float], higher_is_better: bool) -> tuple[str, float]:
@@ -210,7 +212,9 @@ def _performance(spec: CheckSpec, data: WindowData) -> CheckOutcome:
         if len(rows) >= p["min_rows"]:
             by_version[str(version)] = realised(p["metric"], rows)
     if not by_version:
-        return _skip(spec, f"fewer than {p['min_rows']} labelled predictions per model version ({counts or 0})")
+        return _skip(
+            spec, f"fewer than {p['min_rows']} labelled predictions per model version ({counts or 0})"
+        )
     version, value = _worst(by_version, p["higher_is_better"])
     detail = f"{p['metric']} {value:.4g} ({version}, {counts[version]} labels)"
     return _limits(spec, value, detail, {"metric": p["metric"], "by_version": by_version, "labels": counts})

@@ -87,9 +87,12 @@ class SourceProfiles:
         return None if column_kind(arrow_type) is not None else f"type {arrow_type} is not supported"
 
     def profile(self, name: str, like: ColumnProfile | None = None) -> ColumnProfile:
-        kind = like.kind if like is not None else None
-        psi_bins = None if like is not None else self.psi_bins  # a window needs no bins of its own
-        return profile_column(self.source, name, kind, max_sample=self.max_sample, psi_bins=psi_bins)
+        if like is None:
+            return profile_column(self.source, name, max_sample=self.max_sample, psi_bins=self.psi_bins)
+        # a window is read the way its reference was, and needs no bins, mean or std of its own
+        return profile_column(
+            self.source, name, like.kind, max_sample=self.max_sample, psi_bins=None, summary=False
+        )
 
 
 def source_for(data: Any, datasets: DatasetService | None = None) -> ColumnSource:

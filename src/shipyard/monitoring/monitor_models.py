@@ -89,7 +89,9 @@ def parse_window(window: object) -> Window:
             ms = number if unit == "ms" else number * _UNITS_MS[unit]
             if ms >= 1:
                 return Window(ms=ms)
-    raise InvalidInputError(f"a window is a duration like '1h', '30m', '7d' or a number of predictions, got {window!r}")
+    raise InvalidInputError(
+        f"a window is a duration like '1h', '30m', '7d' or a number of predictions, got {window!r}"
+    )
 
 
 @dataclass(frozen=True)

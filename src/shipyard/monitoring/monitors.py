@@ -20,6 +20,8 @@ last result is at least one window old (count windows: one hour) is run.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import dataclasses
 import logging
 import tempfile
@@ -86,7 +88,8 @@ class MonitorService:
         clock: Callable[[], int] = now_ms,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self._store_fn, self._store = store, None
+        self._store_fn = store
+        self._store: MonitorStore | None = None
         self._monitoring, self._serving, self._registry = monitoring, serving, registry
         self._content, self._datasets, self._models = content, datasets, models
         self._scheduler, self._audit = scheduler, audit
@@ -151,17 +154,17 @@ class MonitorService:
     def get(self, name: str, version: int | None = None) -> Monitor:
         return self.store.get_monitor(name, version)
 
-    def list(self) -> list[Monitor]:
+    def list(self) -> builtins.list[Monitor]:
         return self.store.list_monitors()
 
-    def results(self, name: str, limit: int = 100) -> list[MonitorResult]:
+    def results(self, name: str, limit: int = 100) -> builtins.list[MonitorResult]:
         """Results of monitor ``name``, newest first."""
         self.store.get_monitor(name)
         return self.store.list_results(name, limit)
 
     def alerts(
         self, monitor: str | None = None, state: str | None = None, limit: int = 100
-    ) -> list[Alert]:
+    ) -> builtins.list[Alert]:
         """Alerts (of one monitor, in one state), newest first."""
         if state is not None and state not in ALERT_STATES:
             raise InvalidInputError(f"unknown alert state {state!r}; use {', '.join(ALERT_STATES)}")
@@ -172,7 +175,9 @@ class MonitorService:
         """The Prometheus exposition of every monitor's latest result and the firing alerts."""
         from shipyard.monitoring.prometheus import render_metrics
 
-        latest = [(m, next(iter(self.store.list_results(m.name, 1)), None)) for m in self.store.list_monitors()]
+        latest = [
+            (m, next(iter(self.store.list_results(m.name, 1)), None)) for m in self.store.list_monitors()
+        ]
         return render_metrics(latest, self.store.list_alerts(None, "firing", None, 10_000))
 
     def alert_rules(self, for_: str = "5m") -> dict[str, Any]:
@@ -198,10 +203,10 @@ class MonitorService:
         return render_report(monitor, results, alerts, profile, None if current is None else current.features)
 
     # -- the scheduler's hook --------------------------------------------------------------
-    def due_monitors(self, now: int | None = None) -> list[Monitor]:
+    def due_monitors(self, now: int | None = None) -> builtins.list[Monitor]:
         """Monitors whose last result is at least one window old (count windows: an hour)."""
         at = self.clock() if now is None else now
-        due = []
+        due: builtins.list[Monitor] = []
         for monitor in self.store.list_monitors():
             last = self.store.list_results(monitor.name, 1)
             every = monitor.window.ms or COUNT_WINDOW_EVERY_MS
@@ -209,9 +214,9 @@ class MonitorService:
                 due.append(monitor)
         return due
 
-    def run_due(self, now: int | None = None) -> list[MonitorResult]:
+    def run_due(self, now: int | None = None) -> builtins.list[MonitorResult]:
         """Run every due monitor; one that fails is logged and the others still run."""
-        results = []
+        results: builtins.list[MonitorResult] = []
         for monitor in self.due_monitors(now):
             try:
                 results.append(self.run(monitor.name, now))
@@ -228,7 +233,8 @@ class MonitorService:
         result_id = new_id()
         base = MonitorResult(result_id, name, monitor.version, at, start, at, len(predictions), "no_data")
         if predictions.empty:
-            note = f"no predictions of {monitor.deployment} in the window ({monitor.window.to_text()} before {at})"
+            window = monitor.window.to_text()
+            note = f"no predictions of {monitor.deployment} in the window ({window} before {at})"
             result = dataclasses.replace(base, notes=(note,))
             self.store.add_result(result, [])
             return result
@@ -242,7 +248,9 @@ class MonitorService:
         actions = run_alert_actions(monitor, changes.fired, changes.resolved, self._action_context())
         canary = self._canary(monitor, predictions)
         if canary is not None:
-            actions.append({"action": "canary", "status": canary.get("status"), "detail": canary.get("detail")})
+            actions.append(
+                {"action": "canary", "status": canary.get("status"), "detail": canary.get("detail")}
+            )
         status = worst([o.status for o in outcomes if o.status != "skipped"])
         result = dataclasses.replace(
             base,
@@ -265,17 +273,21 @@ class MonitorService:
             frame = frame.tail(monitor.window.count)
         return start, frame.reset_index(drop=True)
 
-    def _window_data(self, monitor: Monitor, predictions: pd.DataFrame) -> tuple[WindowData, list[str]]:
+    def _window_data(
+        self, monitor: Monitor, predictions: pd.DataFrame
+    ) -> tuple[WindowData, builtins.list[str]]:
         from shipyard.serving.prediction_log import INPUT_PREFIX
 
         inputs = [c for c in predictions.columns if c.startswith(INPUT_PREFIX)]
         features = predictions[inputs].rename(columns=lambda c: c[len(INPUT_PREFIX) :])
-        notes: list[str] = []
+        notes: builtins.list[str] = []
         profile = self.reference_profile(monitor)
         if profile is not None:
             lacking = [c for c in profile.names if c not in features.columns]
             if lacking:
-                notes.append(f"reference columns not among the deployment's inputs (left out): {', '.join(lacking)}")
+                notes.append(
+                    f"reference columns not among the deployment's inputs (left out): {', '.join(lacking)}"
+                )
         else:
             from shipyard.monitoring.profiles import ReferenceProfile
 
@@ -308,7 +320,12 @@ class MonitorService:
         previous = next((r.canary for r in self.store.list_results(monitor.name, 20) if r.canary), None)
         try:
             return analyse(
-                spec, monitor.deployment, predictions, previous, self._serving(), self._registry(),
+                spec,
+                monitor.deployment,
+                predictions,
+                previous,
+                self._serving(),
+                self._registry(),
                 self._monitoring(),
             )
         except ShipyardError as exc:
@@ -323,14 +340,17 @@ class MonitorService:
             if reference.startswith(CONTENT_PREFIX):
                 return reference
             if self._datasets is None:
-                raise InvalidInputError(f"{reference!r} looks like a dataset reference, but there is no workspace")
+                raise InvalidInputError(
+                    f"{reference!r} looks like a dataset reference, but there is no workspace"
+                )
             return self._datasets().get(reference).ref
         import pandas as pd
         import pyarrow.parquet as pq
 
         if not isinstance(reference, pd.DataFrame):
             raise InvalidInputError(
-                f"a reference is a dataset reference like 'transactions@3' or a DataFrame, got {type(reference).__name__}"
+                "a reference is a dataset reference like 'transactions@3' or a DataFrame, "
+                f"got {type(reference).__name__}"
             )
         with tempfile.TemporaryDirectory(prefix="shipyard-reference-") as tmp:
             path = Path(tmp) / "reference.parquet"
@@ -390,10 +410,8 @@ class MonitorService:
             frame = frame[[c.name for c in model.signature.inputs]]
         out = pd.DataFrame({"prediction": list(model.predict(frame))})
         if model.task == "classifier":
-            try:
+            with contextlib.suppress(ShipyardError):
                 out["score"] = model.predict_proba(frame)[:, -1]
-            except ShipyardError:
-                pass
         return out
 
     def _record(self, action: str, target: str, payload: Any) -> None:
@@ -401,7 +419,7 @@ class MonitorService:
             self._audit().record(current_actor(), action, target, payload)
 
 
-def _checked(items: Sequence[Any], kind: type, what: str) -> list[Any]:
+def _checked(items: Sequence[Any], kind: type, what: str) -> builtins.list[Any]:
     if isinstance(items, str | bytes) or not all(isinstance(i, kind) for i in items):
         raise InvalidInputError(f"{what} must be a list of sy.{what}.* objects")
     return list(items)

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shipyard.core.errors import InvalidInputError
+from shipyard.monitoring.sources import numpy_values
 from shipyard.stats.twosample import bin_counts_sorted, quantile_edges, run_lengths
 
 if TYPE_CHECKING:
@@ -216,14 +217,20 @@ def numeric_profile(
     integer: bool = False,
     max_sample: int | None = DEFAULT_MAX_SAMPLE,
     psi_bins: int | None = DEFAULT_PSI_BINS,
+    summary: bool = True,
 ) -> NumericProfile:
     """Profile of a float array (NaN for missing values; pass ``n_missing`` if nulls were dropped).
 
-    ``psi_bins=None`` leaves out the PSI bins (a window being checked needs none).
+    A window being checked needs neither PSI bins (``psi_bins=None``) nor its own mean
+    and std (``summary=False`` leaves them NaN).
     """
     values = np.asarray(values, dtype=np.float64)
-    n_nan = int(np.count_nonzero(np.isnan(values)))
-    finite = values[np.isfinite(values)]  # a copy: sorted in place below
+    usable = np.isfinite(values)
+    if usable.all():
+        n_nan, finite = 0, values.copy()  # a copy: sorted in place below
+    else:
+        n_nan = int(np.count_nonzero(np.isnan(values[~usable])))
+        finite = values[usable]
     finite.sort()
     count = finite.size
     n_unique = int(np.count_nonzero(finite[1:] != finite[:-1])) + 1 if count else 0
@@ -238,8 +245,8 @@ def numeric_profile(
         n_missing=n_nan if n_missing is None else n_missing + n_nan,
         n_infinite=values.size - n_nan - count,
         count=count,
-        mean=float(finite.mean()) if count else float("nan"),
-        std=float(finite.std()) if count else float("nan"),
+        mean=float(finite.mean()) if count and summary else float("nan"),
+        std=float(finite.std()) if count and summary else float("nan"),
         min=float(finite[0]) if count else float("nan"),
         max=float(finite[-1]) if count else float("nan"),
         n_unique=n_unique,
@@ -305,6 +312,7 @@ def profile_column(
     *,
     max_sample: int | None = DEFAULT_MAX_SAMPLE,
     psi_bins: int | None = DEFAULT_PSI_BINS,
+    summary: bool = True,
 ) -> ColumnProfile:
     """Read column ``name`` of ``source`` and profile it.
 
@@ -319,7 +327,7 @@ def profile_column(
     wanted = kind or guessed
     if wanted == "categorical" or (wanted == "integer" and _few_integers(column)):
         return _categorical_from_arrow(name, column)
-    return _numeric_from_arrow(name, column, max_sample=max_sample, psi_bins=psi_bins)
+    return _numeric_from_arrow(name, column, max_sample=max_sample, psi_bins=psi_bins, summary=summary)
 
 
 def profile_values(values: Any, kind: str | None = None, name: str = "sample") -> ColumnProfile:
@@ -423,20 +431,50 @@ def _numeric_from_arrow(name: str, column: pa.ChunkedArray, **options: Any) -> N
     nulls = column.null_count
     if not pa.types.is_float64(column.type):
         column = pc.cast(column, pa.float64())
-    values = column.to_numpy() if nulls == 0 else pc.drop_null(column).to_numpy()
+    values = numpy_values(column if nulls == 0 else pc.drop_null(column), np.float64)
     return numeric_profile(name, values, n_rows=len(column), n_missing=nulls, integer=integer, **options)
 
 
 def _categorical_from_arrow(name: str, column: pa.ChunkedArray) -> CategoricalProfile:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    counted = pc.value_counts(column)
-    values, counts = counted.field(0), counted.field(1).to_numpy()
-    present = values.is_valid().to_numpy(zero_copy_only=False)
-    categories = [v for v, keep in zip(values.to_pylist(), present, strict=True) if keep]
+    if pa.types.is_dictionary(column.type):
+        values, counts = _dictionary_counts(column)
+    else:
+        counted = pc.value_counts(column)
+        values, counts = counted.field(0).to_pylist(), counted.field(1).to_pylist()
+    present = [i for i, value in enumerate(values) if value is not None]
     return categorical_profile(
-        name, categories, counts[present], n_rows=len(column), n_missing=column.null_count
+        name,
+        [values[i] for i in present],
+        [counts[i] for i in present],
+        n_rows=len(column),
+        n_missing=column.null_count,
     )
+
+
+def _dictionary_counts(column: pa.ChunkedArray) -> tuple[list[Any], list[int]]:
+    """Values and counts of a dictionary column: a bincount of each chunk's indices."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values: list[Any] = []
+    counts: list[int] = []
+    for chunk in column.chunks:
+        indices = chunk.indices if chunk.null_count == 0 else pc.drop_null(chunk.indices)
+        signed = "i" if pa.types.is_signed_integer(indices.type) else "u"
+        index_type = np.dtype(f"{signed}{indices.type.bit_width // 8}")
+        found = np.bincount(numpy_values(_chunked(indices), index_type), minlength=len(chunk.dictionary))
+        values.extend(chunk.dictionary.to_pylist())
+        counts.extend(found.tolist())
+    return values, counts  # categorical_profile merges values repeated across chunks
+
+
+def _chunked(array: pa.Array) -> pa.ChunkedArray:
+    import pyarrow as pa
+
+    return pa.chunked_array([array], type=array.type)
 
 
 def _category_order(categories: list[Any]) -> list[int]:

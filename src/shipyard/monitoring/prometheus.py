@@ -45,13 +45,19 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Drift statistic of a column.",
         ("monitor", "check", "column", "test"),
     ),
-    "shipyard_monitor_drift_p_value": ("P-value of a column's drift test.", ("monitor", "check", "column", "test")),
+    "shipyard_monitor_drift_p_value": (
+        "P-value of a column's drift test.",
+        ("monitor", "check", "column", "test"),
+    ),
     "shipyard_monitor_column_drifted": ("1 when the column drifted.", ("monitor", "check", "column")),
     "shipyard_monitor_quality_value": (
         "A data-quality figure of a column.",
         ("monitor", "column", "quality_check"),
     ),
-    "shipyard_monitor_quality_failed": ("1 when the quality check failed.", ("monitor", "column", "quality_check")),
+    "shipyard_monitor_quality_failed": (
+        "1 when the quality check failed.",
+        ("monitor", "column", "quality_check"),
+    ),
     "shipyard_monitor_performance": (
         "Realised or estimated performance per model version.",
         ("monitor", "check", "metric", "model_version"),
@@ -79,7 +85,9 @@ class MonitorCollector:
             if result is not None:
                 _add_result(families, monitor.name, result)
         for alert in self.firing:
-            families["shipyard_monitor_alert_firing"].add_metric([alert.monitor, alert.check, alert.severity], 1)
+            families["shipyard_monitor_alert_firing"].add_metric(
+                [alert.monitor, alert.check, alert.severity], 1
+            )
         yield from families.values()
 
 
@@ -113,7 +121,7 @@ def render_metrics(latest: list[tuple[Monitor, MonitorResult | None]], firing: l
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MonitorCollector(latest, firing))  # type: ignore[arg-type]
+    registry.register(MonitorCollector(latest, firing))
     return bytes(generate_latest(registry))
 
 
@@ -132,7 +140,7 @@ def alert_rules(monitors: list[Monitor], for_: str = "5m") -> dict[str, Any]:
                         "labels": {"severity": severity, "monitor": monitor.name, "check": check.name},
                         "annotations": {
                             "summary": f"{monitor.name}: {check.name} is {severity}",
-                            "description": f"Shipyard monitor {monitor.name} of deployment {monitor.deployment}: "
+                            "description": f"Shipyard monitor {monitor.name} of {monitor.deployment}: "
                             f"check {check.name} ({check.kind}) is {severity}; value "
                             "{{ $value }}. See `shipyard monitors show " + monitor.name + "`.",
                         },

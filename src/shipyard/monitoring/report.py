@@ -83,7 +83,10 @@ def _histograms(profile: ColumnProfile, current: pd.Series[Any] | None) -> str:
     if isinstance(profile, NumericProfile):
         edges = np.array([profile.min, profile.max if profile.max > profile.min else profile.min + 1])
         cur_values = np.asarray([] if current is None else current.dropna(), dtype=float)
-        lo, hi = min(edges[0], cur_values.min(initial=edges[0])), max(edges[-1], cur_values.max(initial=edges[-1]))
+        lo, hi = (
+            min(edges[0], cur_values.min(initial=edges[0])),
+            max(edges[-1], cur_values.max(initial=edges[-1])),
+        )
         edges = np.linspace(lo, hi, BINS + 1)
         ref = np.histogram(profile.sample, bins=edges)[0].astype(float)
         cur = np.histogram(cur_values, bins=edges)[0].astype(float)
@@ -91,8 +94,8 @@ def _histograms(profile: ColumnProfile, current: pd.Series[Any] | None) -> str:
     else:
         labels = [str(c) for c in profile.categories][:BINS]
         ref = np.asarray(profile.counts[:BINS], dtype=float)
-        counts = current.astype(str).value_counts() if current is not None else None
-        cur = np.asarray([0 if counts is None else counts.get(c, 0) for c in labels], dtype=float)
+        found = current.astype(str).value_counts() if current is not None else None
+        cur = np.asarray([0 if found is None else found.get(c, 0) for c in labels], dtype=float)
         centers, width = np.arange(len(labels)), 0.8
     for axis, counts, title in ((left, ref, "reference"), (right, cur, "current")):
         total = counts.sum()

@@ -14,16 +14,27 @@ columns straight into dictionary arrays), never whole.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from shipyard.core.errors import InvalidInputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ArrowSource", "ColumnSource", "PandasSource", "ParquetSource", "is_table_like", "open_source"]
+__all__ = [
+    "ArrowSource",
+    "ColumnSource",
+    "PandasSource",
+    "ParquetSource",
+    "is_table_like",
+    "numpy_values",
+    "open_source",
+]
 
 
 class ColumnSource(Protocol):
@@ -109,21 +120,31 @@ class PandasSource:
 
 
 class ParquetSource:
-    """Parquet files (one schema), read one column at a time."""
+    """Parquet files (one schema), read one column at a time (footers parsed once).
+
+    String columns are read as dictionary arrays, straight from the files' dictionary
+    pages. Each thread gets file handles of its own, so columns can be read in parallel.
+    """
 
     def __init__(self, paths: Sequence[Path]) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         if not paths:
             raise InvalidInputError("no Parquet files to read")
         self.paths = [Path(p) for p in paths]
-        first = pq.ParquetFile(self.paths[0])
-        self.schema = first.schema_arrow
-        self._rows = int(sum(pq.ParquetFile(p).metadata.num_rows for p in self.paths))
+        self._metadata = [pq.read_metadata(p) for p in self.paths]
+        self.schema = self._metadata[0].schema.to_arrow_schema()
+        self._names = list(self.schema.names)
+        self._strings = [
+            f.name for f in self.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        self._rows = int(sum(m.num_rows for m in self._metadata))
+        self._local = threading.local()
 
     @property
     def names(self) -> list[str]:
-        return list(self.schema.names)
+        return self._names
 
     @property
     def num_rows(self) -> int:
@@ -134,17 +155,43 @@ class ParquetSource:
 
     def column(self, name: str) -> pa.ChunkedArray:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         kind = self.type(name)
-        dictionary = [name] if pa.types.is_string(kind) or pa.types.is_large_string(kind) else None
         chunks: list[Any] = []
-        for path in self.paths:
-            table = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=[name], use_threads=False)
-            chunks.extend(table.column(0).chunks)
+        for file in self._files():
+            chunks.extend(file.read(columns=[name], use_threads=False).column(0).chunks)
         if not chunks:
             return pa.chunked_array([], type=kind)
         return pa.chunked_array(chunks)
+
+    def _files(self) -> list[Any]:
+        """This thread's open files."""
+        import pyarrow.parquet as pq
+
+        files: list[Any] | None = getattr(self._local, "files", None)
+        if files is None:
+            files = [
+                pq.ParquetFile(path, metadata=meta, read_dictionary=self._strings)
+                for path, meta in zip(self.paths, self._metadata, strict=True)
+            ]
+            self._local.files = files
+        return files
+
+
+def numpy_values(column: pa.ChunkedArray, dtype: Any) -> Any:
+    """The values of a null-free fixed-width column as one numpy array, straight from its buffers.
+
+    (``ChunkedArray.to_numpy`` would import pandas, some 50 MB, for nothing.)
+    """
+    width = np.dtype(dtype).itemsize
+    parts = [
+        np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * width)
+        for chunk in column.chunks
+        if len(chunk)
+    ]
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _known(source: ColumnSource, name: str) -> str:

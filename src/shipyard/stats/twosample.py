@@ -78,9 +78,11 @@ def ks_statistic(reference: Array, current: Array) -> float:
     values = current[ends]
     cur_at = (ends + 1).astype(np.float64) / m
     cur_before = np.concatenate(([0.0], cur_at[:-1]))
-    ref_at = np.searchsorted(reference, values, side="right") / n
-    ref_before = np.searchsorted(reference, values, side="left") / n
-    gaps = np.concatenate((ref_at - cur_at, ref_before - cur_before, [0.0]))
+    below = np.searchsorted(reference, values, side="left")
+    upto = below.copy()  # count of reference values <= each value: more than ``below`` only on ties
+    tied = np.flatnonzero(reference[np.minimum(below, n - 1)] == values)
+    upto[tied] = np.searchsorted(reference, values[tied], side="right")
+    gaps = np.concatenate((upto / n - cur_at, below / n - cur_before, [0.0]))
     low = float(np.clip(-gaps.min(), 0.0, 1.0))
     high = float(gaps.max())
     return low if low > high else high

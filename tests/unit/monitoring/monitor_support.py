@@ -19,7 +19,10 @@ T0 = 1_700_000_000_000
 def make_frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
-        {"amount": rng.gamma(2.0, 50.0, size=n) + shift, "age": rng.integers(18, 90, size=n).astype("float64")}
+        {
+            "amount": rng.gamma(2.0, 50.0, size=n) + shift,
+            "age": rng.integers(18, 90, size=n).astype("float64"),
+        }
     )
     frame["fraud"] = ((frame["amount"] > 120) ^ (rng.random(n) < 0.1)).astype(int)
     return frame

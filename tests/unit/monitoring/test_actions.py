@@ -12,8 +12,8 @@ import pytest
 import shipyard as sy
 from shipyard.core.errors import InvalidInputError
 from shipyard.workspace import Workspace
-
 from tests.conftest import free_port
+
 from .monitor_support import HOUR, T0, deploy, make_frame, register, traffic
 
 
@@ -21,7 +21,7 @@ class Receiver(BaseHTTPRequestHandler):
     bodies: list[dict[str, object]] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         Receiver.bodies.append(orjson.loads(self.rfile.read(length)))
         self.send_response(Receiver.status)
@@ -53,7 +53,9 @@ def deployed(workspace: Workspace) -> Workspace:
 
 
 def _drifting(ws: Workspace, actions: list[object]) -> None:
-    sy.monitor("m", "fraud-svc", reference=make_frame(800, 1), checks=[sy.checks.feature_drift()], actions=actions)  # type: ignore[list-item]
+    sy.monitor(
+        "m", "fraud-svc", reference=make_frame(800, 1), checks=[sy.checks.feature_drift()], actions=actions
+    )  # type: ignore[list-item]
     traffic(ws, make_frame(400, 3, shift=200.0), T0, version=2)
 
 
@@ -83,7 +85,10 @@ def test_failing_webhook_is_retried_then_recorded(deployed: Workspace, receiver:
     dead = f"http://127.0.0.1:{free_port()}/nobody"
     _drifting(
         deployed,
-        [sy.actions.notify(webhook=receiver, retries=2, backoff_s=0.0), sy.actions.notify(webhook=dead, retries=1, backoff_s=0.0)],
+        [
+            sy.actions.notify(webhook=receiver, retries=2, backoff_s=0.0),
+            sy.actions.notify(webhook=dead, retries=1, backoff_s=0.0),
+        ],
     )
     result = deployed.monitors.run("m", now=T0 + HOUR)
     statuses = [(a["action"], a["status"]) for a in result.actions]

@@ -29,7 +29,9 @@ def _window(ws: Workspace, start: int, canary_version: int, seed: int, latency: 
 
 
 def _monitor(promote_after: int = 2) -> None:
-    sy.monitor("canary-watch", "fraud-svc", window="1h", actions=[sy.actions.canary(promote_after=promote_after)])
+    sy.monitor(
+        "canary-watch", "fraud-svc", window="1h", actions=[sy.actions.canary(promote_after=promote_after)]
+    )
 
 
 def test_passing_canary_is_promoted_after_its_windows(versions: Workspace) -> None:

@@ -67,7 +67,11 @@ def test_expected_auc_is_the_pairwise_definition(values: list[float]) -> None:
 
 def test_realised_metrics() -> None:
     frame = pd.DataFrame(
-        {"label": [0, 1, 1, 0], "prediction": [0, 1, 0, 0], "probabilities": [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]}
+        {
+            "label": [0, 1, 1, 0],
+            "prediction": [0, 1, 0, 0],
+            "probabilities": [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]],
+        }
     )
     assert realised("accuracy", frame) == 0.75
     assert realised("roc_auc", frame) == roc_auc_score([0, 1, 1, 0], [0.1, 0.8, 0.4, 0.3])

@@ -53,7 +53,10 @@ def test_empty_window_says_so_without_alerting(deployed: Workspace) -> None:
 def test_drift_fires_then_resolves_and_reference_extra_columns_are_noted(deployed: Workspace) -> None:
     reference = make_frame(1000, 1).assign(extra=1.0)  # "fraud" and "extra" are not inputs
     sy.monitor(
-        "m", "fraud-svc", reference=reference, checks=[sy.checks.feature_drift(), sy.checks.latency(p99_ms=50)]
+        "m",
+        "fraud-svc",
+        reference=reference,
+        checks=[sy.checks.feature_drift(), sy.checks.latency(p99_ms=50)],
     )
     traffic(deployed, make_frame(600, 2), T0)
     calm = deployed.monitors.run("m", now=T0 + HOUR)
@@ -138,7 +141,8 @@ def test_html_report_and_cli(deployed: Workspace, tmp_path: object) -> None:
     ref = deployed.datasets.add(folder / "ref.parquet", "transactions").ref
     (folder / "m.yaml").write_text(
         f"name: m\ndeployment: fraud-svc\nreference: {ref}\nwindow: 1h\n"
-        "checks:\n  - {kind: feature_drift}\n  - {kind: performance, metric: accuracy, min: 0.6, min_labels: 10}\n"
+        "checks:\n  - {kind: feature_drift}\n"
+        "  - {kind: performance, metric: accuracy, min: 0.6, min_labels: 10}\n"
     )
     runner = CliRunner()
     done = runner.invoke(app, ["monitors", "create", str(folder / "m.yaml"), "--json"])
@@ -156,6 +160,6 @@ def test_html_report_and_cli(deployed: Workspace, tmp_path: object) -> None:
     assert done.exit_code == 0, done.output
     html = out.read_text()
     assert html.count("data:image/png;base64,") >= 3  # two features + performance over time
-    assert "amount" in html and "wasserstein" in html or "ks" in html
+    assert "amount" in html and ("wasserstein" in html or "ks" in html)
     bad = runner.invoke(app, ["monitors", "run", "nope"])
     assert bad.exit_code != 0

@@ -89,7 +89,9 @@ def test_cli_exports_rules(monitored: Workspace, tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["monitors", "export-prometheus-rules", "-o", str(out)])
     assert done.exit_code == 0, done.output
     rules = yaml.safe_load(out.read_text())["groups"][0]["rules"]
-    assert any(r["labels"].get("check") == "feature_drift" and r["labels"]["severity"] == "critical" for r in rules)
+    assert any(
+        r["labels"].get("check") == "feature_drift" and r["labels"]["severity"] == "critical" for r in rules
+    )
 
 
 def test_grafana_dashboard_uses_exported_metrics() -> None:

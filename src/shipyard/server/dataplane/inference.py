@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shipyard.serving.dataplane")
 SHADOW_BATCH = 256
+SHADOW_LINGER_S = 0.02
 SHADOW_DRAIN_S = 10.0
+HAND_OVER_S = 0.05
+HAND_OVER_RECORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class Inference:
         self._shadows: asyncio.Queue[_ShadowCopy] | None = None
         self._shadow_task: asyncio.Task[None] | None = None
         self._busy = False
+        self._held: list[dict[str, Any]] = []
+        self._hand_over_at: asyncio.TimerHandle | None = None
 
     # -- the request path --------------------------------------------------------------------
     async def predict(
@@ -149,12 +154,12 @@ class Inference:
         latency_ms: float,
         shadow: bool,
     ) -> None:
-        assert self.logger is not None
         ts = int(time.time() * 1000)
         predictions, probabilities = outcome.predictions, outcome.probabilities
         count = len(predictions)
+        held = self._held
         for i in range(count):
-            self.logger.log(
+            held.append(
                 {
                     "request_id": request_id if count == 1 else f"{request_id}/{i}",
                     "ts_ms": ts,
@@ -168,6 +173,26 @@ class Inference:
                     "shadow": shadow,
                 }
             )
+        if len(held) >= HAND_OVER_RECORDS:
+            self.hand_over()
+        elif self._hand_over_at is None:
+            self._hand_over_at = asyncio.get_running_loop().call_later(HAND_OVER_S, self.hand_over)
+
+    def hand_over(self) -> None:
+        """Give the records held on the loop to the prediction logger, all at once.
+
+        Records wait here up to ``HAND_OVER_S``: one hand-over wakes the logger's writer
+        thread once for many records, instead of once per request, which would make the
+        loop and the writer pass the GIL back and forth on every answer.
+        """
+        if self._hand_over_at is not None:
+            self._hand_over_at.cancel()
+            self._hand_over_at = None
+        held, self._held = self._held, []
+        if self.logger is not None:
+            log_record = self.logger.log
+            for record in held:
+                log_record(record)
 
     # -- shadows ---------------------------------------------------------------------------
     def send_to_shadows(self, deployment: LiveDeployment, columns: Columns, request_id: str) -> None:
@@ -187,9 +212,10 @@ class Inference:
         assert self._shadows is not None
         while True:
             copies = [await self._shadows.get()]
+            self._busy = True
+            await asyncio.sleep(SHADOW_LINGER_S)  # let copies gather: one model call for many
             while len(copies) < SHADOW_BATCH and not self._shadows.empty():
                 copies.append(self._shadows.get_nowait())
-            self._busy = True
             try:
                 await self._run_shadows(copies)
             except Exception:
@@ -238,7 +264,11 @@ class Inference:
                     )
 
     async def close(self) -> None:
-        """Finish the queued shadow copies (for at most ``SHADOW_DRAIN_S``), then stop."""
+        """Finish the queued shadow copies (for at most ``SHADOW_DRAIN_S``), hand every record over."""
+        await self._stop_shadows()
+        self.hand_over()
+
+    async def _stop_shadows(self) -> None:
         if self._shadow_task is None or self._shadows is None:
             return
         deadline = time.monotonic() + SHADOW_DRAIN_S
