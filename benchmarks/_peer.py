@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BENCH_DIR", "REPO_ROOT", "log", "peer_python", "run_json"]
+__all__ = ["BENCH_DIR", "REPO_ROOT", "log", "peer_python", "run_json", "run_measured"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO_ROOT / ".bench"
@@ -114,3 +114,37 @@ def bench_parser(description: str | None, peer: str, workloads: list[str]) -> ar
         "--workload", choices=workloads, action="append", help="run only this workload (repeatable)"
     )
     return parser
+
+
+def run_measured(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 3600.0) -> dict[str, Any]:
+    """Run a worker; its JSON result (last stdout line) plus its wall time and its own peak RSS.
+
+    The peak is the child's ``ru_maxrss`` from ``os.wait4`` (per process, not the driver's);
+    the worker is killed after ``timeout`` seconds. A worker that prints no JSON object
+    gives ``{"error": ..., "kind": "crash"}``.
+    """
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, env=env, cwd=cwd)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+        out.seek(0)
+        lines = [line for line in out.read().splitlines() if line.strip()]
+    try:
+        result = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        result = None
+    if not isinstance(result, dict):
+        code = os.waitstatus_to_exitcode(status)
+        result = {"error": f"worker exited with {code} and printed no JSON object", "kind": "crash"}
+    result["process_s"] = wall
+    result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # Linux reports KiB
+    return result

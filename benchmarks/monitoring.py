@@ -19,11 +19,13 @@ scipy.)
 
 Each side runs in a fresh process (imports excluded from the time, the Parquet reads
 included): Evidently reads both files with ``pandas.read_parquet`` and runs the report;
-Shipyard runs ``sy.monitoring.drift(Path(reference), Path(current), tests=..., thresholds=...)``,
-which reads the files column by column. Peak memory is each worker's max RSS (``os.wait4``).
-Shipyard runs 3 times per size (the median is compared; all are printed), Evidently once.
-Targets: >= 30x faster, <= 1/3 of Evidently's peak memory, and the same drift decision for
-every column (mismatches are listed).
+Shipyard runs the workspace's ``monitoring.drift(Path(reference), Path(current), tests=...,
+thresholds=...)`` (what ``sy.monitoring.drift`` calls, returning the ``DriftReport`` rather
+than a DataFrame, so pandas is never imported), which reads the files column by column.
+Peak memory is each worker's max RSS (``os.wait4``). Shipyard runs 3 times per size (the
+median is compared; all are printed), Evidently once. Targets: >= 30x faster, <= 1/3 of
+Evidently's peak memory, and the same drift decision for every column (mismatches are
+listed).
 
 ``--skip-peer`` measures Shipyard alone; ``--json`` prints only the JSON summary. The exit
 code is 0 whether or not the targets are met; 1 when a side failed to run. The file is its
@@ -40,13 +42,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-from _peer import bench_parser, clean_env, log, peer_python
+from _peer import bench_parser, clean_env, log, peer_python, run_measured
 
 EVIDENTLY_REQUIREMENTS = ["evidently==0.7.23", "pandas<3", "pyarrow"]
 SEED = 20261124
@@ -167,25 +168,22 @@ def evidently_worker(data: Path) -> dict[str, Any]:
 
 
 def shipyard_worker(data: Path) -> dict[str, Any]:
-    import pandas  # noqa: F401  (imports are not timed, as on the Evidently side)
-    import pyarrow.parquet  # noqa: F401
+    import pyarrow.parquet  # noqa: F401  (imports are not timed, as on the Evidently side)
     import scipy.stats  # noqa: F401
 
-    import shipyard as sy
     import shipyard.monitoring.detection  # noqa: F401
+    from shipyard.workspace import current_workspace
 
     tests, thresholds = plan()
+    monitoring = current_workspace().monitoring  # what sy.monitoring.drift calls, minus the DataFrame
     start = time.perf_counter()
-    frame = sy.monitoring.drift(
+    report = monitoring.drift(
         data / "reference.parquet", data / "current.parquet", tests=tests, thresholds=thresholds
     )
     seconds = time.perf_counter() - start
-    scores = {
-        row.column: float(row.p_value if row.test in ("ks", "chi2", "z_proportion") else row.statistic)
-        for row in frame.itertuples()
-    }
-    drifted = {str(c): bool(d) for c, d in zip(frame["column"], frame["drifted"], strict=True)}
-    return {"seconds": seconds, "drifted": drifted, "scores": scores, "dataset_drift": frame.attrs["drifted"]}
+    scores = {c.column: float(c.p_value if c.p_value is not None else c.statistic) for c in report.columns}
+    drifted = {c.column: c.drifted for c in report.columns}
+    return {"seconds": seconds, "drifted": drifted, "scores": scores, "dataset_drift": report.drifted}
 
 
 def worker_main(side: str, data: Path) -> int:
@@ -202,32 +200,6 @@ def worker_main(side: str, data: Path) -> int:
 # --------------------------------------------------------------------------- driver
 
 
-def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """Run a worker; its JSON result plus its wall time and its own peak RSS (``os.wait4``)."""
-    with tempfile.TemporaryFile("w+") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, env=env, cwd=cwd)
-        timer = threading.Timer(WORKER_TIMEOUT_S, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-        out.seek(0)
-        lines = [line for line in out.read().splitlines() if line.strip()]
-    try:
-        result = json.loads(lines[-1]) if lines else None
-    except json.JSONDecodeError:
-        result = None
-    if not isinstance(result, dict):
-        code = os.waitstatus_to_exitcode(status)
-        result = {"error": f"worker exited with {code} and printed no JSON object"}
-    result["process_s"] = wall
-    result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # Linux reports KiB
-    return result
-
-
 def run_side(side: str, python: Path | str, data: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench-monitoring-{side}-") as tmp:
         workdir = Path(tmp)
@@ -236,7 +208,7 @@ def run_side(side: str, python: Path | str, data: Path) -> dict[str, Any]:
         else:
             env = clean_env({"DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}, "EVIDENTLY_")
         argv = [str(python), str(Path(__file__).resolve()), "--worker", side, "--data", str(data)]
-        return run_measured(argv, env, workdir)
+        return run_measured(argv, env, workdir, timeout=WORKER_TIMEOUT_S)
 
 
 def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
@@ -307,7 +279,8 @@ def report(rows: int, runs: list[dict[str, Any]], theirs: dict[str, Any] | None)
         ok = ratio >= TIME_TARGET and memory >= MEMORY_TARGET and not agreement["mismatches"]
         entry.update(ratio=round(ratio, 1), memory_ratio=round(memory, 2), ok=ok, **agreement)
         line += (
-            f", ratio {ratio:.1f}x (target >= {TIME_TARGET:g}x) {'OK' if ratio >= TIME_TARGET else 'BELOW TARGET'}"
+            f", ratio {ratio:.1f}x (target >= {TIME_TARGET:g}x)"
+            f" {'OK' if ratio >= TIME_TARGET else 'BELOW TARGET'}"
             f"; memory ratio {memory:.1f}x (target >= {MEMORY_TARGET:g}x)"
             f" {'OK' if memory >= MEMORY_TARGET else 'BELOW TARGET'}"
             f"; decisions: {len(ours['drifted']) - len(agreement['mismatches'])}/{len(ours['drifted'])} agree"

@@ -52,6 +52,7 @@ TARGET_P99_MS = 10.0
 TARGET_FULL_SHARE = 0.8
 STARTUP_TIMEOUT_S = 240.0
 WORKLOADS = ["plain", "full", "mlflow", "bentoml"]
+OTHER_C = (0.5, 2.0)  # the regularisation of the canary's and the shadow's models
 
 LUA = """
 wrk.method = "POST"
@@ -69,14 +70,14 @@ end
 # -- model and data (run in each side's own interpreter) -----------------------------------
 
 
-def fit_model() -> tuple[Any, list[str], Any]:
+def fit_model(c: float = 1.0) -> tuple[Any, list[str], Any]:
     """The fitted model, the column names (spaces made underscores) and the feature matrix."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
 
     data = load_breast_cancer()
     names = [str(n).replace(" ", "_") for n in data.feature_names]
-    return LogisticRegression(max_iter=5000).fit(data.data, data.target), names, data.data
+    return LogisticRegression(C=c, max_iter=5000).fit(data.data, data.target), names, data.data
 
 
 def setup_shipyard(folder: Path, mode: str, batching: bool) -> dict[str, Any]:
@@ -91,10 +92,11 @@ def setup_shipyard(folder: Path, mode: str, batching: bool) -> dict[str, Any]:
     ws = Workspace(load_settings(home=str(home), capture_packages=False))
     try:
         run = ws.tracking.create_run("bench-serving")
-        uri = ws.models.log_model(run.id, model, input_example=pd.DataFrame(matrix[:5], columns=names))
+        example = pd.DataFrame(matrix[:5], columns=names)
+        # bc:1 is the benchmark's model; the canary (bc:2) and the shadow (bc:3) are other fits
+        for i, candidate in enumerate([model, *(fit_model(c)[0] for c in OTHER_C)]):
+            ws.registry.register("bc", ws.models.log_model(run.id, candidate, f"model-{i}", example))
         ws.tracking.end_run(run.id)
-        for _ in range(3):
-            ws.registry.register("bc", uri)
         spec = {"max_batch_size": 64, "max_wait_ms": 0.0} if batching else None
         if mode == "plain":
             ws.serving.deploy("bench", model="bc:1", batching=spec)

@@ -27,7 +27,7 @@ def transactions(n: int, users: int, days: int, seed: int, shift: float = 0.0) -
     amount = habit[user] * rng.lognormal(0.0, 0.5, n) * (1.0 + shift)
     hour = (seconds % 86_400) // 3600
     ratio = amount / habit[user]
-    logit = -5.0 + 1.6 * np.log(ratio) + 1.2 * (merchant == "online") + 0.8 * (hour < 6)
+    logit = -3.6 + 2.0 * np.log(ratio) + 1.2 * (merchant == "online") + 0.8 * (hour < 6)
     is_fraud = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     return pd.DataFrame(
         {
@@ -50,13 +50,7 @@ def user_stats(tx: pd.DataFrame) -> pd.DataFrame:
         .agg(["sum", "count"])
         .reset_index()
     )
-    rolled = (
-        daily.set_index("day")
-        .groupby("user_id")[["sum", "count"]]
-        .rolling("7D")
-        .sum()
-        .reset_index()
-    )
+    rolled = daily.set_index("day").groupby("user_id")[["sum", "count"]].rolling("7D").sum().reset_index()
     return pd.DataFrame(
         {
             "user_id": rolled["user_id"].astype("int64"),
@@ -68,10 +62,11 @@ def user_stats(tx: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write(folder: Path, seed: int = 7) -> dict[str, Path]:
-    """The demo's files: training transactions, a later holdout, and the user features."""
+def write(folder: Path, seed: int = 7, shift: float = 0.0) -> dict[str, Path]:
+    """The demo's files: training transactions, a later holdout, and the user features;
+    ``shift`` inflates every amount (the world the model was trained on has moved)."""
     folder.mkdir(parents=True, exist_ok=True)
-    history = transactions(24_000, users=400, days=60, seed=seed)
+    history = transactions(24_000, users=400, days=60, seed=seed, shift=shift)
     train = history[history["event_time"] < START + pd.Timedelta(days=45)]
     holdout = history[history["event_time"] >= START + pd.Timedelta(days=45)]
     paths = {

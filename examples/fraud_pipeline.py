@@ -26,7 +26,7 @@ TARGET = "is_fraud"
 HOLDOUT_DATASET = "fraud-holdout"
 
 
-@sy.step
+@sy.step(cache=False)  # "transactions" names the latest version: never reuse an older read
 def load(dataset: str) -> pd.DataFrame:
     return sy.datasets.load(dataset)
 
@@ -70,10 +70,12 @@ def tune(train: pd.DataFrame, n_trials: int, worse: bool) -> dict[str, Any]:
 
 
 @sy.step
-def train(train: pd.DataFrame, params: dict[str, Any], worse: bool) -> dict[str, Any]:
+def train(train: pd.DataFrame, params: dict[str, Any], worse: bool, dataset: str) -> dict[str, Any]:
     columns = WEAK_FEATURES if worse else FEATURES
     model = _model(params["c"]).fit(train[columns], train[TARGET])
     with sy.start_run(experiment="fraud", run_name="weak" if worse else "logreg") as run:
+        # Lineage: the registry records the run's training data (and its `validated` gate reads it).
+        run.log_input(sy.datasets.get(dataset), context="training")
         run.log_params({"c": params["c"], "features": ",".join(columns)})
         run.log_metric("cv_roc_auc", params["cv_roc_auc"])
         uri = run.log_model(model, input_example=train[columns].head(20))
@@ -108,5 +110,5 @@ def training(
     train_set = build_features(validate(load(dataset), suite))
     holdout_set = build_features(load(holdout))
     params = tune(train_set, n_trials, worse)
-    model = train(train_set, params, worse)
+    model = train(train_set, params, worse, dataset)
     return register(evaluate(model, holdout_set))

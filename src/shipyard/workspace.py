@@ -221,7 +221,7 @@ class Workspace:
     def features(self) -> FeaturesService:
         """The feature store: definitions in the metadata store, online values in ``settings.online_uri``
         (default ``<home>/online.db``). Retrieval and materialisation run here, on DuckDB."""
-        from shipyard.features.online import open_online_store
+        from shipyard.features.onlinestore import open_online_store
         from shipyard.features.service import FeaturesService
 
         remote = self.settings.is_remote

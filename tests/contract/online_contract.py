@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.features.online.base import OnlineStore
-from shipyard.features.online.codec import entity_key, pack, unpack
+from shipyard.features.onlinestore.base import OnlineStore
+from shipyard.features.onlinestore.codec import entity_key, pack, unpack
 
 
 def records(n: int, tag: str = "v", start: int = 0) -> list[tuple[str, bytes]]:

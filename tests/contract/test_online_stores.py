@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from shipyard.core.errors import BackendUnavailable, InvalidInputError
-from shipyard.features.online import ONLINE_STORES, open_online_store
-from shipyard.features.online.base import OnlineStore
-from shipyard.features.online.memory import MemoryOnlineStore
-from shipyard.features.online.sqlite import SqliteOnlineStore
+from shipyard.features.onlinestore import ONLINE_STORES, open_online_store
+from shipyard.features.onlinestore.base import OnlineStore
+from shipyard.features.onlinestore.memory import MemoryOnlineStore
+from shipyard.features.onlinestore.sqlite import SqliteOnlineStore
 from tests.conftest import REDIS_URL, service_missing
 
 from .online_contract import OnlineStoreContract, records

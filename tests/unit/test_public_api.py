@@ -118,6 +118,26 @@ def test_sdk_namespace_functions_survive_domain_imports() -> None:
         assert callable(getattr(shipyard.datasets, name)), name
 
 
+def test_features_namespace_functions_survive_domain_imports() -> None:
+    """Importing every features module (the online stores too) must not hide ``sy.features.online``."""
+    import importlib
+    import pkgutil
+    import types
+
+    import shipyard.features as package
+
+    for module in pkgutil.walk_packages(package.__path__, "shipyard.features."):
+        if not module.name.endswith(".redis"):  # needs the optional redis client
+            importlib.import_module(module.name)
+    for name in package.SDK_FUNCTIONS:
+        function = getattr(shipyard.features, name)
+        assert callable(function), name
+        assert not isinstance(function, types.ModuleType), name
+        assert function.__module__ == "shipyard.sdk.features", name
+    submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+    assert not submodules & set(package.SDK_FUNCTIONS), "a submodule shadows an SDK function"
+
+
 def test_registry_namespace_functions_survive_domain_imports() -> None:
     """Importing the registry's own modules must not hide ``sy.registry.<function>``."""
     import importlib

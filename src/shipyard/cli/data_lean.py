@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shipyard.datasets.models import DatasetVersion
     from shipyard.datasets.reports import StatusReport
     from shipyard.datasets.service import DatasetService
+    from shipyard.workspace import Workspace
 
 NO_DATASETS = "no datasets yet: add one with `shipyard data add PATH --name NAME`"
 _GLOBAL_OPTIONS = ("--home", "--uri")
@@ -155,21 +156,48 @@ def _add(options: dict[str, str], args: list[str]) -> int | None:
     workspace = None
     try:
         workspace = Workspace(load_settings(home=options.get("home"), uri=options.get("uri")))
-        datasets = workspace.datasets
-        before = latest_id(datasets, name)
-        version = datasets.add(path, name, message)
+        before, version = _capture_and_record(workspace, path, name, message)
     except ShipyardError as exc:
         return _report(exc)
     finally:
         if workspace is not None:
             workspace.close()
     created = version.id != before
-    _print(
-        json_text({**version_json(version, files=False), "created": created})
-        if as_json
-        else added_line(version, created)
-    )
+    doc = {**version_json(version, files=False), "created": created}
+    _print(json_text(doc) if as_json else added_line(version, created))
     return 0
+
+
+def _capture_and_record(
+    workspace: Workspace, path: str, name: str, message: str | None
+) -> tuple[str | None, DatasetVersion]:
+    """``datasets.add(path, name, message)``, hashing while the database is opened on another thread.
+
+    Opening it means loading SQLAlchemy, which takes about as long as hashing a big folder.
+    Returns the id the latest version had before, and the version.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shipyard.core.errors import ShipyardError
+    from shipyard.datasets.capture import capture, stat_cache_for
+    from shipyard.datasets.refs import check_dataset_name
+
+    content = workspace.content
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipyard-open") as pool:
+        opening = pool.submit(lambda: workspace.datasets)
+        try:
+            check_dataset_name(name)
+            snapshot = capture(path, content, stat_cache_for(workspace.settings.home))
+        except ShipyardError:
+            opening.result()  # the Typer command opens the database first: its error comes first
+            raise
+        try:
+            datasets = opening.result()
+        except BaseException:
+            snapshot.discard()
+            raise
+    before = latest_id(datasets, name)
+    return before, datasets.record(name, snapshot, message)
 
 
 def _add_arguments(args: list[str]) -> tuple[str, str, str | None, bool] | None:

@@ -66,9 +66,16 @@ def scheduler_command(
     """Start pipelines on their cron schedules and triggers, and the runs asked for by code."""
     if ctx.invoked_subcommand is not None:
         return
-    service = state(ctx).workspace.scheduler
+    workspace = state(ctx).workspace
+    service = workspace.scheduler
     grace_s = grace if grace is not None else max(60.0, 2 * interval)
-    scheduler = service.scheduler(executor=executor, grace_s=grace_s, notify=_printer(as_json))
+    # Every pass first runs the monitors whose window is due: their alerts start pipelines.
+    scheduler = service.scheduler(
+        executor=executor,
+        grace_s=grace_s,
+        notify=_printer(as_json),
+        tasks=[lambda: workspace.monitors.run_due()],
+    )
     if once:
         scheduler.run_once()
         return

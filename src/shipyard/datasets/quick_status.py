@@ -18,16 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.datasets.reports import StatusReport
-from shipyard.datasets.statcache import listing, read_source
+from shipyard.datasets.statcache import cache_file, listing, read_source
 from shipyard.datasets.store.sqlite_reader import latest_versions
 
 if TYPE_CHECKING:
     from shipyard.datasets.snapshot import SourceFile
 
 Row = tuple[str, int, int, int]
-
-#: Where the stat cache lives in a Shipyard home.
-STAT_CACHE = ("cache", "statcache.sqlite")
 
 
 def source_listing(files: list[SourceFile]) -> bytes:
@@ -88,7 +85,7 @@ def quick_status(uri: str, home: Path, name: str | None = None) -> list[StatusRe
     heads = latest_versions(uri, name)
     if heads is None:
         return None
-    cache = Path(home).joinpath(*STAT_CACHE)
+    cache = cache_file(home)
     reports = []
     for head in heads:
         if not head.source_path:

@@ -9,58 +9,33 @@ unreferenced blobs, which a later add reuses and ``gc`` removes.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
+from shipyard.datasets.capture import Progress, Snapshot, capture, remember, stat_cache_for
 from shipyard.datasets.compare import diff_versions
-from shipyard.datasets.hashing import (
-    HashResult,
-    StatCache,
-    file_content,
-    hash_files,
-    is_settled,
-    run_chunked,
-)
+from shipyard.datasets.hashing import file_content, hash_files, run_chunked
 from shipyard.datasets.loading import FORMATS, load_tables
 from shipyard.datasets.materialize import local_copy, materialize
 from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
 from shipyard.datasets.quick_status import scan_existing, source_listing
 from shipyard.datasets.refs import check_dataset_name, parse_ref
 from shipyard.datasets.reports import DatasetDiff, GcReport, StatusReport
-from shipyard.datasets.snapshot import SourceFile, manifest_digest, scan_source
+from shipyard.datasets.snapshot import SourceFile, scan_source
 from shipyard.datasets.store.base import DatasetStore
 from shipyard.storage.packs import PACK_THRESHOLD
 
 if TYPE_CHECKING:
     from shipyard.governance.service import AuditService
-    from shipyard.storage.cas import ContentStore, StagedContent
+    from shipyard.storage.cas import ContentStore
+
+__all__ = ["DatasetService", "Progress", "Snapshot"]
 
 Files = list[SourceFile]
-#: Files at least this big are copied into a local store while they are hashed.
-STAGE_THRESHOLD = 32 * 1024 * 1024
-
-
-class Snapshot(NamedTuple):
-    """What an ``add`` found: the files of the source, their manifest and its digest."""
-
-    kind: str
-    source: str
-    files: Files
-    entries: tuple[FileEntry, ...]
-    digest: str
-    hashed: HashResult
-
-
-class Progress(Protocol):
-    """Receives progress of long steps (``phase`` is ``"hash"`` or ``"upload"``, amounts in bytes)."""
-
-    def start(self, phase: str, total: int) -> None: ...
-
-    def advance(self, phase: str, amount: int) -> None: ...
 
 
 class DatasetService:
@@ -77,7 +52,7 @@ class DatasetService:
         self.content = content
         self.audit = audit
         self.home = Path(home) if home is not None else None
-        self.stat_cache = StatCache(self.home / "cache" / "statcache.sqlite") if self.home else None
+        self.stat_cache = stat_cache_for(self.home) if self.home else None
 
     # -- add -------------------------------------------------------------------------
     def add(
@@ -85,52 +60,41 @@ class DatasetService:
     ) -> DatasetVersion:
         """Snapshot a file or folder as the next version of ``name`` (or return the latest if equal)."""
         name = check_dataset_name(name)
-        kind, files = scan_source(path)
-        source = str(Path(path).absolute())
-        staged: dict[int, StagedContent] = {}  # big files copied into the store while hashed
+        return self.record(
+            name, capture(path, self.content, self.stat_cache, progress), message, progress=progress
+        )
+
+    def record(
+        self, name: str, snapshot: Snapshot, message: str | None = None, *, progress: Progress | None = None
+    ) -> DatasetVersion:
+        """Record a :func:`~shipyard.datasets.capture.capture` of a source as the next version of ``name``.
+
+        The contents the store lacks are stored first; if the latest version has the same
+        manifest, it is returned and nothing is written. ``add`` is ``capture`` + ``record``.
+        """
+        name = check_dataset_name(name)
+        folder = snapshot.kind == "folder"
         try:
-            hashed = self._hash(files, Path(path), progress, lambda todo: self._stage(files, todo, staged))
-            entries = tuple(
-                FileEntry(f.logical, digest, size)
-                for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
-            )
-            snapshot = Snapshot(kind, source, files, entries, manifest_digest(entries), hashed)
-            try:
-                version = self._record_version(name, message, snapshot, staged, progress)
-            except BaseException:
-                self._remember(
-                    source, files, hashed, None, folder=kind == "folder"
-                )  # no need to hash it again
-                raise
+            version = self._record_version(name, message, snapshot, progress)
+        except BaseException:  # what was hashed need not be hashed again
+            remember(self.stat_cache, snapshot.source, snapshot.files, snapshot.hashed, None, folder=folder)
+            raise
         finally:
-            for copy in staged.values():
-                copy.discard()
-        self._remember(source, files, hashed, snapshot.digest, folder=kind == "folder")
+            snapshot.discard()
+        remember(
+            self.stat_cache, snapshot.source, snapshot.files, snapshot.hashed, snapshot.digest, folder=folder
+        )
         return version
 
-    def _stage(self, files: Files, todo: list[int], staged: dict[int, StagedContent]) -> None:
-        """Start copying the big files about to be hashed into a content store that can take them."""
-        from shipyard.storage.cas import ContentStore
-
-        if isinstance(self.content, ContentStore):
-            for i in todo:
-                if files[i].size >= STAGE_THRESHOLD:
-                    staged[i] = self.content.stage_file(files[i].path, files[i].fingerprint)
-
     def _record_version(
-        self,
-        name: str,
-        message: str | None,
-        snapshot: Snapshot,
-        staged: dict[int, StagedContent],
-        progress: Progress | None,
+        self, name: str, message: str | None, snapshot: Snapshot, progress: Progress | None
     ) -> DatasetVersion:
         """Store the contents and record the version (or return the latest, when it is the same)."""
         latest = self.store.find_latest_version(name)
         if latest is not None and latest.digest == snapshot.digest:
             return latest
         schema, row_count, profile = _profile(snapshot.files)
-        self._upload(snapshot, staged, progress)
+        self._upload(snapshot, progress)
         from shipyard.core.actors import current_actor
 
         draft = DatasetVersion(
@@ -154,52 +118,7 @@ class DatasetService:
             self._record("dataset.add", version, {"digest": version.digest, "files": len(version.files)})
         return version
 
-    def _remember(
-        self, source: str, files: Files, hashed: HashResult, manifest: str | None, *, folder: bool
-    ) -> None:
-        """Record the files of ``source`` in the stat cache, with their digests where trusted.
-
-        With ``manifest`` (the files are all of the source and hold it), the manifest is
-        recorded too when every file is out of the racy window, so that an unchanged
-        source is recognised from its listing alone (see :mod:`shipyard.datasets.statcache`).
-        """
-        if self.stat_cache is None:
-            return
-        trusted = [
-            digest if size == f.size and is_settled(f.mtime_ns, hashed.started_ns) else None
-            for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
-        ]
-        complete = manifest if None not in trusted else None
-        base = source if folder else str(Path(source).parent)
-        self.stat_cache.save_source(
-            source, base, [(f.logical, f.size, f.mtime_ns, f.inode) for f in files], trusted, complete
-        )
-
-    def _hash(
-        self,
-        files: Files,
-        root: Path,
-        progress: Progress | None,
-        on_start: Callable[[list[int]], None] | None = None,
-    ) -> HashResult:
-        on_file: Callable[[int], None] | None = None
-        if progress is not None:
-            progress.start("hash", sum(f.size for f in files))
-            on_file = lambda size: progress.advance("hash", size)  # noqa: E731
-        return hash_files(
-            [f.path for f in files],
-            cache=self.stat_cache,
-            root=root,
-            on_file=on_file,
-            stats=[f.fingerprint for f in files],
-            keep_below=PACK_THRESHOLD,
-            on_start=on_start,
-            save=False,  # saved with the source's listing once the version is recorded
-        )
-
-    def _upload(
-        self, snapshot: Snapshot, staged: dict[int, StagedContent], progress: Progress | None
-    ) -> None:
+    def _upload(self, snapshot: Snapshot, progress: Progress | None) -> None:
         """Store the contents not yet in the content store: small ones in packs, big ones loose.
 
         The bytes of small files kept from hashing are stored as they were hashed; a big
@@ -209,7 +128,12 @@ class DatasetService:
         """
         from shipyard.storage.cas import ContentStore
 
-        files, entries, kept = snapshot.files, snapshot.entries, snapshot.hashed.contents
+        files, entries, kept, staged = (
+            snapshot.files,
+            snapshot.entries,
+            snapshot.hashed.contents,
+            snapshot.staged,
+        )
         first: dict[str, int] = {}
         for i, entry in enumerate(entries):
             first.setdefault(entry.digest, i)
@@ -257,7 +181,12 @@ class DatasetService:
     ) -> None:
         """Upload every file whose content the (remote) content store does not have."""
         content = self.content
-        there = [content.exists(entries[i].digest) for i in indexes]
+        there = [False] * len(indexes)
+
+        def check(k: int) -> None:
+            there[k] = content.exists(entries[indexes[k]].digest)
+
+        run_chunked(range(len(indexes)), check)  # a request each: on a few threads
         missing = [i for i, ok in zip(indexes, there, strict=True) if not ok]
         if progress is not None:
             progress.start("upload", sum(entries[i].size for i in missing))
@@ -301,13 +230,8 @@ class DatasetService:
             unchanged_count=len(now.keys() & before.keys()) - len(modified),
             hashed=hashed.hashed,
         )
-        self._remember(
-            version.source_path,
-            files,
-            hashed,
-            version.digest if report.clean else None,
-            folder=source.is_dir(),
-        )
+        manifest = version.digest if report.clean else None
+        remember(self.stat_cache, version.source_path, files, hashed, manifest, folder=source.is_dir())
         return report
 
     def _unchanged_listing(self, version: DatasetVersion, files: Files) -> bool:

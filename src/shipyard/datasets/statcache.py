@@ -48,6 +48,11 @@ _SCHEMA = (
 _ERRORS = (sqlite3.Error, OSError, orjson.JSONDecodeError, TypeError, ValueError)
 
 
+def cache_file(home: Path | str) -> Path:
+    """Where the stat cache of a Shipyard home is."""
+    return Path(home) / "cache" / "statcache.sqlite"
+
+
 class StatCache:
     """The stat cache in one SQLite file; see the module docstring."""
 

@@ -3,7 +3,7 @@
 One DuckDB aggregation per view picks each entity's latest row with event time in
 ``[start, end]`` and within the TTL of ``end`` (the same ordering rules as historical
 retrieval, so online values equal ``historical`` at ``end``). Each entity becomes one
-packed record (:func:`shipyard.features.online.codec.pack`), written in batches. The
+packed record (:func:`shipyard.features.onlinestore.codec.pack`), written in batches. The
 record's event time is rounded *up* to the millisecond, so the online TTL check
 (``event_ms > now - ttl``) agrees with the offline one at millisecond times.
 """
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import orjson
 
 from shipyard.features.offline import T, Wanted, latest_rows
-from shipyard.features.online.codec import entity_keys, pack
+from shipyard.features.onlinestore.codec import entity_keys, pack
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from shipyard.features.online.base import OnlineStore
+    from shipyard.features.onlinestore.base import OnlineStore
     from shipyard.features.sources import Source
 
 BATCH = 10_000

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from shipyard.datasets.models import DatasetVersion
-    from shipyard.datasets.service import DatasetService
     from shipyard.features.models import OnDemandFeature
+    from shipyard.features.sources import Datasets
 
 FORMATS = ("pandas", "arrow")
 FunctionOf = Callable[["OnDemandFeature"], Callable[..., Any]]
@@ -66,7 +66,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _open(con: duckdb.DuckDBPyConnection, plan: Plan, datasets: DatasetService | None) -> list[Source]:
+def _open(con: duckdb.DuckDBPyConnection, plan: Plan, datasets: Datasets) -> list[Source]:
     return [open_source(con, v.view, datasets) for v in plan.views]
 
 
@@ -83,7 +83,7 @@ def historical(
     plan: Plan,
     entity_df: Any,
     *,
-    datasets: DatasetService | None,
+    datasets: Datasets,
     function_of: FunctionOf,
     timestamp_column: str | None = None,
     format: str = "pandas",
@@ -257,7 +257,7 @@ def as_of(
     plan: Plan,
     at: datetime | Any,
     *,
-    datasets: DatasetService | None,
+    datasets: Datasets,
     function_of: FunctionOf,
     format: str = "pandas",
 ) -> Retrieved:

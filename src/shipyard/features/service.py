@@ -43,7 +43,7 @@ from shipyard.features.store.base import FeatureRegistryStore
 
 if TYPE_CHECKING:
     from shipyard.datasets.service import DatasetService
-    from shipyard.features.online.base import OnlineStore
+    from shipyard.features.onlinestore.base import OnlineStore
     from shipyard.governance.service import AuditService
     from shipyard.tracking.service import TrackingService
 
@@ -299,13 +299,13 @@ class FeaturesService:
             raise InvalidInputError("pass either an entity frame or as_of=<time>")
         if as_of is not None:
             result = retrieval.as_of(
-                plan, as_of, datasets=self.datasets, function_of=self.function_of, format=format
+                plan, as_of, datasets=lambda: self.datasets, function_of=self.function_of, format=format
             )
         else:
             result = retrieval.historical(
                 plan,
                 entity_df,
-                datasets=self.datasets,
+                datasets=lambda: self.datasets,
                 function_of=self.function_of,
                 timestamp_column=timestamp_column,
                 format=format,
@@ -376,7 +376,8 @@ class FeaturesService:
         con = retrieval.connect()
         reports = []
         try:
-            sources = [open_source(con, d.to_object(), self.datasets) for d, _ in work]  # type: ignore[arg-type]
+            views = [d.to_object() for d, _ in work]
+            sources = [open_source(con, v, lambda: self.datasets) for v in views]  # type: ignore[arg-type]
             for number, ((definition, start_us), source) in enumerate(zip(work, sources, strict=True)):
                 began = time.perf_counter()
                 source.prepare(con, f"__sy_source_{number}")

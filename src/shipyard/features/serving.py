@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.features.online.base import OnlineStore
-from shipyard.features.online.codec import entity_key, unpack
+from shipyard.features.onlinestore.base import OnlineStore
+from shipyard.features.onlinestore.codec import entity_key, unpack
 from shipyard.features.plan import OnDemandPlan, Plan
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import glob as globbing
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.features.models import FeatureView, source_kind
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
     from shipyard.datasets.models import DatasetVersion
     from shipyard.datasets.service import DatasetService
+
+    Datasets: TypeAlias = DatasetService | Callable[[], DatasetService | None] | None
+    """The datasets service, or a function giving it: called only by a source that reads a dataset."""
 
 POS = "__sy_pos"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9][A-Za-z0-9_.\-]*(?:@[0-9]+)?)\}")
@@ -126,7 +129,7 @@ class Source:
             self.relation, self.needs_table = alias, False
 
 
-def open_source(con: duckdb.DuckDBPyConnection, view: FeatureView, datasets: DatasetService | None) -> Source:
+def open_source(con: duckdb.DuckDBPyConnection, view: FeatureView, datasets: Datasets) -> Source:
     """Resolve and check ``view``'s source; raises :class:`InvalidInputError` naming the culprit."""
     kind = source_kind(view.source)
     label = f"feature view {view.name!r} (source {view.source!r})"
@@ -180,9 +183,10 @@ def check_columns(source: Source) -> None:
 
 # -- files ---------------------------------------------------------------------------
 def _dataset_files(
-    ref: str, datasets: DatasetService | None, label: str
+    ref: str, given: Datasets, label: str
 ) -> tuple[list[tuple[str, Path]], DatasetVersion]:
     """The tabular files of a dataset version as ``(logical path, local path)``, in path order."""
+    datasets = given() if callable(given) else given
     if datasets is None:
         raise InvalidInputError(f"{label}: reading a dataset needs the datasets service")
     version = datasets.get(ref)
@@ -238,7 +242,7 @@ def _numbered(query: str) -> str:
 
 
 # -- SQL -----------------------------------------------------------------------------
-def _sql_source(view: FeatureView, datasets: DatasetService | None, label: str) -> Source:
+def _sql_source(view: FeatureView, datasets: Datasets, label: str) -> Source:
     check_select(view.source, label)
     versions: list[DatasetVersion] = []
 

@@ -41,7 +41,7 @@ def domain_classifier(
     """Train and cross-validate the domain classifier on the shared columns (see the module docstring)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     _check_options(max_rows, folds, threshold)
     names = _shared_columns(reference, current, columns)

@@ -417,7 +417,6 @@ def _few_integers(column: pa.ChunkedArray) -> bool:
 
 def _numeric_from_arrow(name: str, column: pa.ChunkedArray, **options: Any) -> NumericProfile:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
@@ -428,20 +427,23 @@ def _numeric_from_arrow(name: str, column: pa.ChunkedArray, **options: Any) -> N
     ):
         raise InvalidInputError(f"column {name!r} holds {column.type} values where numbers were expected")
     integer = pa.types.is_integer(column.type)
-    nulls = column.null_count
-    if not pa.types.is_float64(column.type):
-        column = pc.cast(column, pa.float64())
-    values = numpy_values(column if nulls == 0 else pc.drop_null(column), np.float64)
-    return numeric_profile(name, values, n_rows=len(column), n_missing=nulls, integer=integer, **options)
+    rows, nulls = len(column), column.null_count
+    if nulls or not pa.types.is_float64(column.type):  # pyarrow.compute only when needed: 12 MB
+        import pyarrow.compute as pc
+
+        column = pc.cast(pc.drop_null(column) if nulls else column, pa.float64())
+    values = numpy_values(column, np.float64)
+    return numeric_profile(name, values, n_rows=rows, n_missing=nulls, integer=integer, **options)
 
 
 def _categorical_from_arrow(name: str, column: pa.ChunkedArray) -> CategoricalProfile:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if pa.types.is_dictionary(column.type):
         values, counts = _dictionary_counts(column)
     else:
+        import pyarrow.compute as pc
+
         counted = pc.value_counts(column)
         values, counts = counted.field(0).to_pylist(), counted.field(1).to_pylist()
     present = [i for i, value in enumerate(values) if value is not None]
@@ -457,12 +459,15 @@ def _categorical_from_arrow(name: str, column: pa.ChunkedArray) -> CategoricalPr
 def _dictionary_counts(column: pa.ChunkedArray) -> tuple[list[Any], list[int]]:
     """Values and counts of a dictionary column: a bincount of each chunk's indices."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     values: list[Any] = []
     counts: list[int] = []
     for chunk in column.chunks:
-        indices = chunk.indices if chunk.null_count == 0 else pc.drop_null(chunk.indices)
+        indices = chunk.indices
+        if chunk.null_count:
+            import pyarrow.compute as pc
+
+            indices = pc.drop_null(indices)
         signed = "i" if pa.types.is_signed_integer(indices.type) else "u"
         index_type = np.dtype(f"{signed}{indices.type.bit_width // 8}")
         found = np.bincount(numpy_values(_chunked(indices), index_type), minlength=len(chunk.dictionary))

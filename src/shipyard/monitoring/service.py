@@ -64,7 +64,7 @@ class MonitoringService:
         thresholds: float | Mapping[str, float] | None = None,
         drift_share: float = DEFAULT_DRIFT_SHARE,
     ) -> DriftReport:
-        """Per-column drift of ``current`` from ``reference`` (rules: :mod:`shipyard.monitoring.detection`)."""
+        """Per-column drift of ``current`` from ``reference`` (rules in ``monitoring.detection``)."""
         from shipyard.monitoring.detection import detect_drift
 
         ref, cur = self._providers(reference, current)

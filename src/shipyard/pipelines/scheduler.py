@@ -170,11 +170,13 @@ class SchedulerService:
         executor: str = "local",
         grace_s: float = 60.0,
         notify: Callable[[Notice], None] | None = None,
+        tasks: Sequence[Callable[[], object]] = (),
     ) -> Scheduler:
-        """A scheduler over these records: ``run_once()`` is one pass, ``run_forever()`` the loop."""
+        """A scheduler over these records: ``run_once()`` is one pass, ``run_forever()`` the loop;
+        ``tasks`` run at the start of every pass."""
         from shipyard.pipelines.scheduling import Scheduler
 
-        return Scheduler(self, executor=executor, grace_s=grace_s, notify=notify)
+        return Scheduler(self, executor=executor, grace_s=grace_s, notify=notify, tasks=tasks)
 
     def _audit_head(self) -> int:
         head = None if self.audit is None else self.audit.head()

@@ -28,7 +28,7 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -88,8 +88,12 @@ class Scheduler:
         grace_s: float = 60.0,
         notify: Callable[[Notice], None] | None = None,
         name: str | None = None,
+        tasks: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.service = service
+        # Run at the start of every pass, before what is due is read (the CLI runs the due
+        # monitors here, so an alert they raise starts its pipelines in the same pass).
+        self.tasks = tuple(tasks)
         self.store = service.store
         self.executor = executor
         self.grace_ms = int(grace_s * 1000)
@@ -111,6 +115,11 @@ class Scheduler:
     def run_once(self) -> list[Claim]:
         """One pass: claim what is due, move the trigger state forward, run what was won.
         Returns the claims this scheduler ran, as they ended."""
+        for task in self.tasks:
+            try:
+                task()
+            except ShipyardError as exc:
+                self._tell("error", error=f"a scheduled task failed: {exc}")
         now = self.service.clock()
         schedules = self.service.list()
         due: list[Due] = []

@@ -402,9 +402,9 @@ def test_gc_rewrites_packs_without_their_orphans(
 def test_big_files_are_copied_into_the_store_while_they_are_hashed(
     service: DatasetService, content: ContentStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shipyard.datasets import service as service_module
+    from shipyard.datasets import capture as capture_module
 
-    monkeypatch.setattr(service_module, "STAGE_THRESHOLD", 1024)
+    monkeypatch.setattr(capture_module, "STAGE_THRESHOLD", 1024)
     staged: list[str] = []
     real = content.stage_file
     monkeypatch.setattr(content, "stage_file", lambda path, fp: staged.append(str(path)) or real(path, fp))
@@ -420,9 +420,9 @@ def test_big_files_are_copied_into_the_store_while_they_are_hashed(
 def test_a_big_file_changed_while_it_is_hashed_is_refused(
     service: DatasetService, content: ContentStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shipyard.datasets import service as service_module
+    from shipyard.datasets import capture as capture_module
 
-    monkeypatch.setattr(service_module, "STAGE_THRESHOLD", 1024)
+    monkeypatch.setattr(capture_module, "STAGE_THRESHOLD", 1024)
     big = write(tmp_path / "big.bin", BIG)
     real = hashing.read_small
 
@@ -436,3 +436,16 @@ def test_a_big_file_changed_while_it_is_hashed_is_refused(
         service.add(big, "big")
     assert service.list() == [] and blobs(content) == set()
     assert temp_files(tmp_path / "artifacts") == []
+
+
+def test_capture_then_record_is_add(service: DatasetService, content: ContentStore, tmp_path: Path) -> None:
+    from shipyard.datasets.capture import capture, stat_cache_for
+
+    root = make_folder(tmp_path / "data")
+    snapshot = capture(root, content, stat_cache_for(tmp_path / "home"))  # no dataset store needed
+    assert blobs(content) == set() and service.list() == []
+    version = service.record("sales", snapshot, "first")
+    assert (version.ref, version.message, version.digest) == ("sales@1", "first", snapshot.digest)
+    assert service.get("sales") == version == service.add(root, "sales")
+    again = capture(make_folder(tmp_path / "copy"), content, None)
+    assert service.record("sales", again) == version  # the same content: nothing new

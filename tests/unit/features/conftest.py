@@ -13,7 +13,7 @@ import pytest
 from shipyard.datasets.service import DatasetService
 from shipyard.datasets.store.memory import MemoryDatasetStore
 from shipyard.features.models import Entity, FeatureView
-from shipyard.features.online.memory import MemoryOnlineStore
+from shipyard.features.onlinestore.memory import MemoryOnlineStore
 from shipyard.features.service import FeaturesService
 from shipyard.features.store.memory import MemoryFeatureRegistryStore
 from shipyard.storage.cas import ContentStore

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from shipyard.core.errors import ConflictError, InvalidInputError
 from shipyard.features.models import FeatureView, OnDemandFeature, on_demand
-from shipyard.features.online.memory import MemoryOnlineStore
-from shipyard.features.online.sqlite import SqliteOnlineStore
+from shipyard.features.onlinestore.memory import MemoryOnlineStore
+from shipyard.features.onlinestore.sqlite import SqliteOnlineStore
 from shipyard.features.service import FeaturesService
 from shipyard.features.store.memory import MemoryFeatureRegistryStore
 
@@ -226,7 +226,7 @@ def test_the_bulk_packing_writes_what_pack_writes(
     import pyarrow as pa
 
     from shipyard.features.materialization import _packed
-    from shipyard.features.online.codec import pack
+    from shipyard.features.onlinestore.codec import pack
 
     n = len(ints)
     chunk = pa.table(

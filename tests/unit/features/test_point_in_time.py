@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from shipyard.features.models import FeatureView
 from shipyard.features.offline import Order
-from shipyard.features.online.memory import MemoryOnlineStore
+from shipyard.features.onlinestore.memory import MemoryOnlineStore
 from shipyard.features.service import FeaturesService
 from shipyard.features.store.memory import MemoryFeatureRegistryStore
 

@@ -112,7 +112,7 @@ def test_a_later_file_wins_a_tie_with_an_earlier_one(service: FeaturesService, t
 def test_retrieval_in_a_run_records_view_and_dataset_versions(
     datasets: DatasetService, tmp_path: Path
 ) -> None:
-    from shipyard.features.online.memory import MemoryOnlineStore
+    from shipyard.features.onlinestore.memory import MemoryOnlineStore
     from shipyard.features.store.memory import MemoryFeatureRegistryStore
 
     tracking = TrackingService(MemoryTrackingStore())

@@ -89,7 +89,9 @@ def test_per_column_tests_and_thresholds() -> None:
         tests={"x": "psi", "city": "chisquare", "flag": "z"},  # Evidently's names are accepted
         thresholds={"x": 0.0, "y": 0.5, "city": 1.0},
     ).set_index("column")
-    assert frame.loc["x", "test"] == "psi" and frame.loc["x", "threshold"] == 0.0 and frame.loc["x", "drifted"]
+    assert (
+        frame.loc["x", "test"] == "psi" and frame.loc["x", "threshold"] == 0.0 and frame.loc["x", "drifted"]
+    )
     assert frame.loc["y", "test"] == "wasserstein" and frame.loc["y", "threshold"] == 0.5
     assert frame.loc["city", "test"] == "chi2" and frame.loc["city", "drifted"]  # p < 1 always
     assert frame.loc["flag", "test"] == "z_proportion" and frame.loc["flag", "threshold"] == 0.05
@@ -107,10 +109,14 @@ def test_decisions_follow_evidentlys_comparisons() -> None:
     reference, current = data(800), data(300, seed=1)
     frame = sy.monitoring.drift(reference, current, columns=["x", "city"]).set_index("column")
     p_ks, p_chi2 = frame.loc["x", "p_value"], frame.loc["city", "p_value"]
-    at = sy.monitoring.drift(reference, current, columns=["x", "city"], thresholds={"x": p_ks, "city": p_chi2})
+    at = sy.monitoring.drift(
+        reference, current, columns=["x", "city"], thresholds={"x": p_ks, "city": p_chi2}
+    )
     assert list(at["drifted"]) == [True, False]  # ks: p <= threshold; chi2: p < threshold
     w = sy.monitoring.drift(reference, current, columns=["y"], tests="wasserstein")["statistic"][0]
-    assert sy.monitoring.drift(reference, current, columns=["y"], tests="wasserstein", thresholds=w)["drifted"][0]
+    assert sy.monitoring.drift(reference, current, columns=["y"], tests="wasserstein", thresholds=w)[
+        "drifted"
+    ][0]
 
 
 def test_the_table_drifts_when_the_share_is_reached() -> None:

@@ -40,5 +40,5 @@ def test_bad_input_is_refused() -> None:
         sy.monitoring.multivariate_drift(reference, reference, folds=1)
     with pytest.raises(InvalidInputError, match="at least 5 rows"):
         sy.monitoring.multivariate_drift(reference.iloc[:3], reference)
-    with pytest.raises(InvalidInputError, match="ReferenceProfile|cannot read"):
+    with pytest.raises(InvalidInputError, match="cannot read"):
         sy.monitoring.multivariate_drift(build_profile(reference), reference)

@@ -75,7 +75,12 @@ def test_round_trip_is_exact_and_holds_no_pickle() -> None:
         for name in archive.namelist():  # every member loads without pickle
             np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
     again = ReferenceProfile.from_bytes(data)
-    assert (again.n_rows, again.source, again.skipped, again.psi_bins) == (500, "people@2", profile.skipped, 10)
+    assert (again.n_rows, again.source, again.skipped, again.psi_bins) == (
+        500,
+        "people@2",
+        profile.skipped,
+        10,
+    )
     for name, column in profile.columns.items():
         other = again.column(name)
         assert type(other) is type(column)

@@ -15,7 +15,9 @@ def reference() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     amount = rng.uniform(0.0, 100.0, 1000)
     amount[:20] = np.nan  # 2% missing
-    return pd.DataFrame({"amount": amount, "city": rng.choice(["paris", "lyon"], 1000), "id": np.arange(1000)})
+    return pd.DataFrame(
+        {"amount": amount, "city": rng.choice(["paris", "lyon"], 1000), "id": np.arange(1000)}
+    )
 
 
 def by_check(frame: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
@@ -37,7 +39,9 @@ def test_null_rate_jump() -> None:
     checks = by_check(sy.monitoring.data_quality(ref, current))
     row = checks[("amount", "null_rate")]
     assert row.reference == pytest.approx(0.02) and row.current == pytest.approx(0.2) and row.failed
-    assert not by_check(sy.monitoring.data_quality(ref, current, max_null_increase=0.5))[("amount", "null_rate")].failed
+    assert not by_check(sy.monitoring.data_quality(ref, current, max_null_increase=0.5))[
+        ("amount", "null_rate")
+    ].failed
 
 
 def test_values_outside_the_reference_range() -> None:

@@ -1,4 +1,4 @@
-"""shipyard.monitoring.stats against scipy (hypothesis) and against Evidently's definitions written by hand."""
+"""shipyard.monitoring.stats against scipy (hypothesis) and Evidently's definitions written by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import math
 import warnings
 from collections import Counter
 
-import hypothesis.extra.numpy as hnp
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,17 +19,12 @@ from shipyard.core.errors import InvalidInputError
 from shipyard.monitoring import stats
 from shipyard.monitoring.profiles import numeric_profile, profile_values
 from shipyard.stats import drift as validation_drift
+from tests.unit.stats.samples import float_samples
 
 SETTINGS = settings(max_examples=120, deadline=None)
 
 
-def samples(min_size: int = 1, max_size: int = 300) -> st.SearchStrategy[np.ndarray]:
-    """Float samples: continuous values, heavy ties, or a constant."""
-    size = st.integers(min_size, max_size)
-    continuous = hnp.arrays(np.float64, size, elements=st.floats(-1e6, 1e6, allow_subnormal=False))
-    tied = hnp.arrays(np.float64, size, elements=st.integers(-4, 4).map(float))
-    constant = st.tuples(size, st.floats(-100, 100)).map(lambda t: np.full(t[0], t[1]))
-    return st.one_of(continuous, tied, constant)
+samples = float_samples
 
 
 def close(a: float, b: float, tol: float = 1e-9) -> bool:
@@ -67,7 +61,9 @@ def test_ks_matches_scipy_asymptotic_above_10000_values(reference: np.ndarray, c
 
 @SETTINGS
 @given(samples(), samples())
-def test_wasserstein_is_scipys_distance_over_the_reference_std(reference: np.ndarray, current: np.ndarray) -> None:
+def test_wasserstein_is_scipys_distance_over_the_reference_std(
+    reference: np.ndarray, current: np.ndarray
+) -> None:
     distance = float(scipy.stats.wasserstein_distance(reference, current))
     norm = max(float(np.std(reference)), 0.001)  # Evidently's wasserstein_distance_norm
     assert close(stats.wasserstein(reference, current).statistic, distance / norm)
@@ -153,7 +149,9 @@ def test_z_proportion_needs_a_binary_column() -> None:
 @SETTINGS
 @given(samples(), samples(), st.integers(1, 15))
 def test_psi_is_the_validation_psi(reference: np.ndarray, current: np.ndarray, bins: int) -> None:
-    assert close(stats.psi(reference, current, bins=bins).statistic, validation_drift.psi(reference, current, bins))
+    assert close(
+        stats.psi(reference, current, bins=bins).statistic, validation_drift.psi(reference, current, bins)
+    )
 
 
 def test_psi_of_categories_compares_floored_shares() -> None:
@@ -167,7 +165,9 @@ def test_psi_of_categories_compares_floored_shares() -> None:
 
 @SETTINGS
 @given(samples(), samples())
-def test_a_profile_gives_the_same_result_as_the_raw_sample(reference: np.ndarray, current: np.ndarray) -> None:
+def test_a_profile_gives_the_same_result_as_the_raw_sample(
+    reference: np.ndarray, current: np.ndarray
+) -> None:
     profile = numeric_profile("x", reference)
     for test in (stats.ks, stats.wasserstein, stats.jensen_shannon, stats.psi):
         assert test(profile, current) == test(reference, current), test.__name__
@@ -194,7 +194,9 @@ def test_a_sample_with_no_values_is_refused() -> None:
 
 
 def test_known_values() -> None:
-    assert stats.wasserstein([0.0, 1.0, 3.0], [5.0, 6.0, 8.0]).statistic == pytest.approx(5.0 / np.std([0, 1, 3]))
+    assert stats.wasserstein([0.0, 1.0, 3.0], [5.0, 6.0, 8.0]).statistic == pytest.approx(
+        5.0 / np.std([0, 1, 3])
+    )
     assert stats.wasserstein([1.0, 1.0], [1.0, 2.0]).statistic == pytest.approx(0.5 / 0.001)  # std floor
     assert stats.jensen_shannon(["a"], ["b"]).statistic == pytest.approx(math.sqrt(math.log(2)))
     result = stats.ks([1.0, 2.0, 3.0, 4.0], [3.0, 4.0, 5.0, 6.0])

@@ -1,4 +1,4 @@
-"""The two-sample kernels against scipy and numpy (hypothesis): same numbers from sorted samples and counts."""
+"""The two-sample kernels against scipy and numpy (hypothesis): the same numbers from sorted samples."""
 
 from __future__ import annotations
 
@@ -25,16 +25,13 @@ from shipyard.stats.twosample import (
     wasserstein_sorted,
 )
 
+from .samples import float_samples
+
 SETTINGS = settings(max_examples=150, deadline=None)
 
 
 def samples(max_size: int = 200) -> st.SearchStrategy[np.ndarray]:
-    """Sorted float samples: continuous values, heavy ties, or a constant."""
-    size = st.integers(1, max_size)
-    continuous = hnp.arrays(np.float64, size, elements=st.floats(-1e6, 1e6, allow_subnormal=False))
-    tied = hnp.arrays(np.float64, size, elements=st.integers(-4, 4).map(float))
-    constant = st.tuples(size, st.floats(-100, 100)).map(lambda t: np.full(t[0], t[1]))
-    return st.one_of(continuous, tied, constant).map(np.sort)
+    return float_samples(1, max_size, sort=True)
 
 
 @SETTINGS

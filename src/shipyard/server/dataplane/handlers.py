@@ -74,7 +74,7 @@ async def predict(plane: DataPlane, call: Call) -> None:
         out["probabilities"] = answer.outcome.probabilities
     await call.answer(out)
     if deployment.shadows:  # after the answer is sent
-        plane.inference.send_to_shadows(deployment, answer.columns, call.request_id)
+        plane.inference.send_to_shadows(deployment, answer, call.request_id)
 
 
 async def feedback(request: Request) -> Response:

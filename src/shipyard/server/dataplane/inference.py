@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -55,7 +56,7 @@ class Answer:
 class _ShadowCopy:
     deployment: str
     routes: tuple[LiveRoute, ...]
-    columns: Columns
+    answer: Answer
     request_id: str
 
 
@@ -195,15 +196,15 @@ class Inference:
                 log_record(record)
 
     # -- shadows ---------------------------------------------------------------------------
-    def send_to_shadows(self, deployment: LiveDeployment, columns: Columns, request_id: str) -> None:
-        """Queue a copy of the request for the deployment's shadow routes (dropped when full)."""
+    def send_to_shadows(self, deployment: LiveDeployment, answer: Answer, request_id: str) -> None:
+        """Queue a copy of the answered request for the deployment's shadow routes (dropped when full)."""
         if not deployment.shadows:
             return
         if self._shadows is None:
             self._shadows = asyncio.Queue(self._shadow_size)
             self._shadow_task = asyncio.get_running_loop().create_task(self._drain_shadows())
         try:
-            self._shadows.put_nowait(_ShadowCopy(deployment.name, deployment.shadows, columns, request_id))
+            self._shadows.put_nowait(_ShadowCopy(deployment.name, deployment.shadows, answer, request_id))
         except asyncio.QueueFull:
             for route in deployment.shadows:
                 self.metrics.shadow_dropped(deployment.name, route.name, "queue_full")
@@ -228,7 +229,7 @@ class Inference:
         for copy in copies:
             for route in copy.routes:
                 try:
-                    prepared = route.target.plan.prepare(copy.columns)
+                    prepared = _for_shadow(route, copy.answer)
                 except RequestRejected:
                     self.metrics.shadow_dropped(copy.deployment, route.name, "input")
                     continue
@@ -277,3 +278,12 @@ class Inference:
         self._shadow_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._shadow_task
+
+
+def _for_shadow(route: LiveRoute, answer: Answer) -> Prepared:
+    """The shadow's input: the primary's own when both models take the same columns, else checked anew."""
+    plan = route.target.plan
+    prepared = answer.prepared
+    if plan.key is not None and plan.key == answer.route.target.plan.key:
+        return dataclasses.replace(prepared, proba=False) if prepared.proba else prepared
+    return plan.prepare(answer.columns)

@@ -164,6 +164,8 @@ class InputPlan:
         self.names = None if signature is None else signature.column_names
         self.dtypes = None if signature is None else [c.dtype for c in signature.inputs]
         self.numeric = signature is not None and all(c.dtype in _NUMERIC for c in signature.inputs)
+        # Two plans with the same key lay the same columns out the same way.
+        self.key = None if signature is None else tuple((c.name, c.dtype) for c in signature.inputs)
 
     def prepare(self, columns: Columns, proba: bool = False) -> Prepared:
         """``columns`` checked and laid out; :class:`RequestRejected` (422) naming the bad columns."""

@@ -167,7 +167,7 @@ async def infer(plane: DataPlane, call: Call) -> None:
     }
     await call.answer(out)
     if deployment.shadows:
-        plane.inference.send_to_shadows(deployment, answer.columns, call.request_id)
+        plane.inference.send_to_shadows(deployment, answer, call.request_id)
 
 
 def _wanted_outputs(body: dict[str, Any]) -> list[str]:

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING
 from shipyard.core.plugins import resolve
 
 if TYPE_CHECKING:
-    from shipyard.features.online.base import OnlineStore
+    from shipyard.features.onlinestore.base import OnlineStore
 
 __all__ = ["ONLINE_STORES", "open_online_store"]
 
 ONLINE_STORES: dict[str, str] = {
-    "memory": "shipyard.features.online.memory:MemoryOnlineStore",
-    "sqlite": "shipyard.features.online.sqlite:SqliteOnlineStore",
-    "redis": "shipyard.features.online.redis:RedisOnlineStore",
-    "rediss": "shipyard.features.online.redis:RedisOnlineStore",
-    "unix": "shipyard.features.online.redis:RedisOnlineStore",
+    "memory": "shipyard.features.onlinestore.memory:MemoryOnlineStore",
+    "sqlite": "shipyard.features.onlinestore.sqlite:SqliteOnlineStore",
+    "redis": "shipyard.features.onlinestore.redis:RedisOnlineStore",
+    "rediss": "shipyard.features.onlinestore.redis:RedisOnlineStore",
+    "unix": "shipyard.features.onlinestore.redis:RedisOnlineStore",
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shipyard.core.errors import BackendUnavailable, InvalidInputError
-from shipyard.features.online.base import OnlineStore
+from shipyard.features.onlinestore.base import OnlineStore
 
 DEFAULT_PREFIX = "sy:fv:"
 CHUNK = 10_000  # fields per HSET / HMGET command

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.features.online.base import OnlineStore
+from shipyard.features.onlinestore.base import OnlineStore
 
 
 class MemoryOnlineStore(OnlineStore):

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.features.online.codec import entity_key, entity_keys, pack, pack_rows, unpack
+from shipyard.features.onlinestore.codec import entity_key, entity_keys, pack, pack_rows, unpack
 
 INT64_MIN, INT64_MAX, UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 

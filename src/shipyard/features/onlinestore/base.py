@@ -1,8 +1,8 @@
 """The contract every online store backend (memory, SQLite, Redis) implements.
 
 An online store keeps, per feature view, the latest packed row of each entity: a map
-``key -> bytes`` where the key comes from :func:`shipyard.features.online.codec.entity_key`
-and the bytes from :func:`~shipyard.features.online.codec.pack`. The store never looks
+``key -> bytes`` where the key comes from :func:`shipyard.features.onlinestore.codec.entity_key`
+and the bytes from :func:`~shipyard.features.onlinestore.codec.pack`. The store never looks
 inside either; choosing which row is the latest is the caller's job.
 """
 
