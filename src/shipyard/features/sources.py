@@ -182,9 +182,7 @@ def check_columns(source: Source) -> None:
 
 
 # -- files ---------------------------------------------------------------------------
-def _dataset_files(
-    ref: str, given: Datasets, label: str
-) -> tuple[list[tuple[str, Path]], DatasetVersion]:
+def _dataset_files(ref: str, given: Datasets, label: str) -> tuple[list[tuple[str, Path]], DatasetVersion]:
     """The tabular files of a dataset version as ``(logical path, local path)``, in path order."""
     datasets = given() if callable(given) else given
     if datasets is None:

@@ -22,8 +22,8 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from operator import itemgetter
+from pathlib import Path
 
 import orjson
 
