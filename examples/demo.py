@@ -171,8 +171,10 @@ def closed_loop(plane: DataPlane, folder: Path) -> None:
         reference=HOLDOUT,
         window=300,
         checks=[
-            sy.checks.feature_drift(columns=["amount", "avg_amount_7d", "amount_ratio"]),
-            sy.checks.performance("roc_auc", min=0.6),
+            # request data only: online features are each user's latest values, not the
+            # point-in-time values of the reference, so they differ by design
+            sy.checks.feature_drift(columns=["amount"]),
+            sy.checks.performance("roc_auc", min=0.55, min_labels=100),
         ],
         actions=[
             sy.actions.retrain("fraud_pipeline:training", on="warning"),
@@ -191,7 +193,7 @@ def closed_loop(plane: DataPlane, folder: Path) -> None:
 
     step("The scheduler runs the retrain pipeline the alert asked for")
     shipyard("scheduler", "--once")
-    latest = sy.registry.get_model("fraud").latest_version
+    latest = sy.registry.list_versions("fraud")[-1].version
     print(f"retrained: fraud:{latest}")
 
     step(f"fraud:{latest} goes out as a canary; canary analysis decides")

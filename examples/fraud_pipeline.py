@@ -45,6 +45,10 @@ def build_features(frame: pd.DataFrame) -> pd.DataFrame:
     return joined.dropna(subset=["avg_amount_7d"]).astype({"tx_count_7d": "int64"}).reset_index(drop=True)
 
 
+def _fingerprint(frame: pd.DataFrame) -> str:
+    return f"{int(pd.util.hash_pandas_object(frame, index=False).sum()) & 0xFFFFFFFF:08x}"
+
+
 def _model(c: float) -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500))
 
@@ -63,7 +67,8 @@ def tune(train: pd.DataFrame, n_trials: int, worse: bool) -> dict[str, Any]:
         n_trials=n_trials,
         metric="roc_auc",
         seed=0,
-        study=f"fraud-{'weak' if worse else 'full'}-{n_trials}",
+        # one study per training set: a retrain on fresh data searches afresh
+        study=f"fraud-{'weak' if worse else 'full'}-{n_trials}-{_fingerprint(train)}",
         experiment="fraud-tuning",
     )
     return {"c": result.best_params["c"], "cv_roc_auc": result.best_value}

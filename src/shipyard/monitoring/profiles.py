@@ -20,8 +20,8 @@ than half their count are flagged ``text`` and left out of default drift checks)
 other types (dates, nested) are listed in ``skipped``. Missing values (null, NaN)
 are counted and left out; so are infinite values (counted apart), as in Evidently.
 
-Profiles serialise to ``.npz`` bytes (arrays plus one JSON header, no pickle) and
-round-trip exactly.
+Profiles serialise to ``.npz`` bytes (arrays plus one JSON header, no pickle; see
+:mod:`shipyard.monitoring.profile_codec`) and round-trip exactly.
 
 >>> import pandas as pd
 >>> profile = build_profile(pd.DataFrame({"x": [1.0, 2.0, 3.0, None], "c": ["a", "b", "a", "a"]}))
@@ -33,8 +33,6 @@ round-trip exactly.
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -65,7 +63,6 @@ __all__ = [
     "profile_values",
 ]
 
-FORMAT = 1
 DEFAULT_MAX_SAMPLE = 1_000_000
 """Numeric columns with more finite values keep a quantile sketch of this many order statistics."""
 DEFAULT_PSI_BINS = 10
@@ -160,49 +157,16 @@ class ReferenceProfile:
 
     def to_bytes(self) -> bytes:
         """The profile as ``.npz`` bytes: a JSON header and the arrays (no pickle)."""
-        header: dict[str, Any] = {
-            "format": FORMAT,
-            "n_rows": self.n_rows,
-            "max_sample": self.max_sample,
-            "psi_bins": self.psi_bins,
-            "skipped": self.skipped,
-            "source": self.source,
-            "columns": [],
-        }
-        arrays: dict[str, NDArray[Any]] = {}
-        for i, column in enumerate(self.columns.values()):
-            header["columns"].append(_column_header(column))
-            arrays.update({f"{i}.{key}": value for key, value in _column_arrays(column).items()})
-        buffer = io.BytesIO()
-        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        np.savez(buffer, **arrays)  # type: ignore[arg-type]
-        return buffer.getvalue()
+        from shipyard.monitoring.profile_codec import encode
+
+        return encode(self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ReferenceProfile:
-        """The profile :meth:`to_bytes` wrote."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                header = json.loads(npz["header"].tobytes())
-                arrays = {key: npz[key] for key in npz.files if key != "header"}
-        except (OSError, ValueError, KeyError) as exc:
-            raise InvalidInputError(f"not a reference profile: {exc}") from exc
-        if header.get("format") != FORMAT:
-            raise InvalidInputError(f"unsupported reference profile format {header.get('format')!r}")
-        columns = {}
-        for i, meta in enumerate(header["columns"]):
-            column = _column_from(
-                meta, {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{i}.")}
-            )
-            columns[column.name] = column
-        return cls(
-            columns,
-            header["n_rows"],
-            header["max_sample"],
-            header["psi_bins"],
-            header["skipped"],
-            header["source"],
-        )
+        """The profile :meth:`to_bytes` wrote; InvalidInputError for anything else."""
+        from shipyard.monitoring.profile_codec import decode
+
+        return decode(data)
 
 
 # -- building ----------------------------------------------------------------------------
@@ -497,69 +461,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-
-def _column_header(column: ColumnProfile) -> dict[str, Any]:
-    if isinstance(column, CategoricalProfile):
-        return {
-            "kind": "categorical",
-            "name": column.name,
-            "n_rows": column.n_rows,
-            "n_missing": column.n_missing,
-            "categories": list(column.categories),
-            "text": column.text,
-        }
-    fields = ("name", "n_rows", "n_missing", "n_infinite", "count", "mean", "std", "min", "max", "n_unique")
-    header = {key: getattr(column, key) for key in fields}
-    header.update(kind="numeric", integer=column.integer, sketched=column.sketched, psi_bins=column.psi_bins)
-    return header
-
-
-def _column_arrays(column: ColumnProfile) -> dict[str, NDArray[Any]]:
-    if isinstance(column, CategoricalProfile):
-        return {"counts": column.counts}
-    arrays: dict[str, NDArray[Any]] = {"psi_edges": column.psi_edges, "psi_counts": column.psi_counts}
-    if column.values is not None and column.value_counts is not None:
-        arrays.update(values=column.values, value_counts=column.value_counts)
-        if column.sketched:
-            arrays["sample"] = column.sample
-    else:
-        arrays["sample"] = column.sample
-    return arrays
-
-
-def _column_from(meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> ColumnProfile:
-    if meta["kind"] == "categorical":
-        return CategoricalProfile(
-            name=meta["name"],
-            n_rows=meta["n_rows"],
-            n_missing=meta["n_missing"],
-            count=int(arrays["counts"].sum()),
-            categories=tuple(meta["categories"]),
-            counts=arrays["counts"],
-            text=meta["text"],
-        )
-    values, value_counts = arrays.get("values"), arrays.get("value_counts")
-    sample = arrays.get("sample")
-    if sample is None and values is not None and value_counts is not None:
-        sample = np.repeat(values, value_counts)
-    return NumericProfile(
-        name=meta["name"],
-        n_rows=meta["n_rows"],
-        n_missing=meta["n_missing"],
-        n_infinite=meta["n_infinite"],
-        count=meta["count"],
-        mean=float(meta["mean"]),
-        std=float(meta["std"]),
-        min=float(meta["min"]),
-        max=float(meta["max"]),
-        n_unique=meta["n_unique"],
-        integer=meta["integer"],
-        sketched=meta["sketched"],
-        psi_bins=meta["psi_bins"],
-        sample=sample if sample is not None else np.zeros(0),
-        values=values,
-        value_counts=value_counts,
-        psi_edges=arrays["psi_edges"],
-        psi_counts=arrays["psi_counts"],
-    )

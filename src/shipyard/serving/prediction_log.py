@@ -316,49 +316,38 @@ def segment_table(records: list[dict[str, Any]]) -> pa.Table:
 
 
 def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
-    """One typed array per input whose values are flat scalars of one kind (None allowed)."""
+    """One typed array per input whose values are flat scalars of one kind (None allowed): bool,
+    int64, float64 (ints mixed with floats count as floats) or string.
+
+    Arrow infers each column's type in C++ (a Python loop over every value of every input
+    would cost the writer thread, and the GIL, far more than the Parquet write); a column
+    of mixed kinds, nested values or ints beyond int64 fails to convert or infers another
+    type and is left out (the ``inputs`` JSON column still has it).
+    """
+    import itertools
+
     import pyarrow as pa
 
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(map(str, row)))
-    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
-    typed: dict[str, pa.Array] = {}
-    for name in names:
-        values = [row.get(name) for row in rows]
-        kind = _kind(values)
-        if kind is None:
-            continue
-        try:
-            typed[name] = pa.array([_as(kind, v) for v in values], types[kind])
-        except (pa.ArrowException, OverflowError, ValueError):
-            continue  # e.g. an int beyond int64: the JSON column still has it
-    return typed
+    kept = {pa.bool_(), pa.int64(), pa.float64(), pa.string()}
+    try:  # every column at once, in C++: the usual case
+        table = pa.Table.from_pylist(rows)
+        arrays = {str(name): table.column(i) for i, name in enumerate(table.column_names)}
+    except (pa.ArrowException, OverflowError, ValueError, TypeError):  # a column that does not convert
+        arrays = {}
+        for name in dict.fromkeys(itertools.chain.from_iterable(rows)):
+            try:
+                arrays[str(name)] = pa.array([row.get(name) for row in rows])
+            except (pa.ArrowException, OverflowError, ValueError, TypeError):
+                continue
+    return {name: _single(array) for name, array in arrays.items() if array.type in kept}
 
 
-def _kind(values: list[Any]) -> str | None:
-    """``"bool"``, ``"int"``, ``"float"`` or ``"str"`` when every non-null value is of that kind."""
-    kinds = set()
-    for value in values:
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            kinds.add("bool")
-        elif isinstance(value, int):
-            kinds.add("int")
-        elif isinstance(value, float):
-            kinds.add("float")
-        elif isinstance(value, str):
-            kinds.add("str")
-        else:
-            return None
-    if kinds == {"int", "float"}:
-        return "float"
-    return kinds.pop() if len(kinds) == 1 else None
+def _single(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    import pyarrow as pa
 
-
-def _as(kind: str, value: Any) -> Any:
-    return float(value) if kind == "float" and value is not None else value
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
 
 
 def _text(value: Any) -> str | None:
