@@ -329,25 +329,15 @@ def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
     import pyarrow as pa
 
     kept = {pa.bool_(), pa.int64(), pa.float64(), pa.string()}
-    try:  # every column at once, in C++: the usual case
-        table = pa.Table.from_pylist(rows)
-        arrays = {str(name): table.column(i) for i, name in enumerate(table.column_names)}
-    except (pa.ArrowException, OverflowError, ValueError, TypeError):  # a column that does not convert
-        arrays = {}
-        for name in dict.fromkeys(itertools.chain.from_iterable(rows)):
-            try:
-                arrays[str(name)] = pa.array([row.get(name) for row in rows])
-            except (pa.ArrowException, OverflowError, ValueError, TypeError):
-                continue
-    return {name: _single(array) for name, array in arrays.items() if array.type in kept}
-
-
-def _single(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    import pyarrow as pa
-
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
+    typed: dict[str, pa.Array] = {}
+    for name in dict.fromkeys(itertools.chain.from_iterable(rows)):
+        try:
+            array = pa.array([row.get(name) for row in rows])
+        except (pa.ArrowException, OverflowError, ValueError, TypeError):
+            continue
+        if array.type in kept:
+            typed[str(name)] = array
+    return typed
 
 
 def _text(value: Any) -> str | None:
