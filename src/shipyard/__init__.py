@@ -32,12 +32,10 @@ if TYPE_CHECKING:
     )
     from shipyard.features.models import Entity, FeatureService, FeatureView, on_demand
     from shipyard.models.flavors.pyfunc import pyfunc
+    from shipyard.monitoring import actions, checks
     from shipyard.pipelines.pipeline import pipeline
     from shipyard.pipelines.steps import step
     from shipyard.pipelines.triggers import on_alert, on_dataset, on_model_registered
-    from shipyard.sdk.tuning import tune
-    from shipyard.tuning.space import choice, intrange, loguniform, uniform
-    from shipyard.tuning.trial import report
     from shipyard.registry import gates
     from shipyard.sdk import (
         active_run,
@@ -57,12 +55,14 @@ if TYPE_CHECKING:
         start_run,
         validate,
     )
+    from shipyard.sdk.monitors import monitor
     from shipyard.sdk.registry import evaluate
     from shipyard.sdk.serving import deploy
-    from shipyard.sdk.monitors import monitor
-    from shipyard.monitoring import actions, checks
+    from shipyard.sdk.tuning import tune
     from shipyard.tracking.models import RunRecord, RunStatus
     from shipyard.tracking.run import Run
+    from shipyard.tuning.space import choice, intrange, loguniform, uniform
+    from shipyard.tuning.trial import report
     from shipyard.validation.models import Suite, ValidationResult
 
 _EXPORTS: dict[str, str] = {

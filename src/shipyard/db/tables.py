@@ -379,9 +379,7 @@ pipeline_runs = sa.Table(
 step_runs = sa.Table(
     "step_runs",
     metadata,
-    sa.Column(
-        "pipeline_run_id", Id, sa.ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("pipeline_run_id", Id, sa.ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("node", sa.String(256), primary_key=True),
     sa.Column("step", sa.String(512), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),

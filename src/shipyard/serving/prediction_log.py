@@ -328,13 +328,17 @@ def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
 
     import pyarrow as pa
 
-    kept = {pa.bool_(), pa.int64(), pa.float64(), pa.string()}
+    numbers = {pa.int64(), pa.float64()}
+    kept = {pa.bool_(), pa.string(), *numbers}
     typed: dict[str, pa.Array] = {}
     for name in dict.fromkeys(itertools.chain.from_iterable(rows)):
+        values = [row.get(name) for row in rows]
         try:
-            array = pa.array([row.get(name) for row in rows])
+            array = pa.array(values)
         except (pa.ArrowException, OverflowError, ValueError, TypeError):
             continue
+        if array.type in numbers and bool in set(map(type, values)):
+            continue  # Arrow reads True as 1.0 among floats: bools and numbers are mixed kinds
         if array.type in kept:
             typed[str(name)] = array
     return typed

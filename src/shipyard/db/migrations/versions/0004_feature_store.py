@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("created_by", sa.String(length=256), server_default="", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feature_definitions")),
-        sa.UniqueConstraint(
-            "kind", "name", "version", name=op.f("uq_feature_definitions_kind_name_version")
-        ),
+        sa.UniqueConstraint("kind", "name", "version", name=op.f("uq_feature_definitions_kind_name_version")),
     )
     op.create_table(
         "feature_watermarks",
