@@ -11,11 +11,13 @@ run with non-2xx answers is reported as failed.
 Workloads (one server process each, one worker):
 
 1. ``plain``      Shipyard, one route, prediction logging off;
-2. ``full``       Shipyard, a 90/10 canary, a shadow route copied every request and the
-                  prediction log on (target: >= 80% of ``plain``'s throughput);
-3. ``mlflow``     ``mlflow models serve --env-manager local`` on the model saved by
+2. ``logged``     the same with the prediction log on (what monitoring needs; for information);
+3. ``full``       Shipyard, a 90/10 canary, a shadow route copied every request and the
+                  prediction log on (target: >= 80% of ``plain``'s throughput); the canary
+                  and the shadow serve other fits of the model (``C`` of 0.5 and 2.0);
+4. ``mlflow``     ``mlflow models serve --env-manager local`` on the model saved by
                   ``mlflow.sklearn.save_model`` (requests ``{"dataframe_records": [row]}``);
-4. ``bentoml``    a ``@bentoml.service`` with one ``@bentoml.api`` taking ``instances: list[dict]``.
+5. ``bentoml``    a ``@bentoml.service`` with one ``@bentoml.api`` taking ``instances: list[dict]``.
 
 Shipyard's deployments micro-batch (``max_batch_size=64, max_wait_ms=0``: no waiting, the
 requests that queue while the model runs share its next call); ``--no-batching`` measures
@@ -51,7 +53,8 @@ TARGET_VS_MLFLOW = 20.0
 TARGET_P99_MS = 10.0
 TARGET_FULL_SHARE = 0.8
 STARTUP_TIMEOUT_S = 240.0
-WORKLOADS = ["plain", "full", "mlflow", "bentoml"]
+WORKLOADS = ["plain", "logged", "full", "mlflow", "bentoml"]
+SHIPYARD_SIDES = ("plain", "logged", "full")
 OTHER_C = (0.5, 2.0)  # the regularisation of the canary's and the shadow's models
 
 LUA = """
@@ -98,7 +101,7 @@ def setup_shipyard(folder: Path, mode: str, batching: bool) -> dict[str, Any]:
             ws.registry.register("bc", ws.models.log_model(run.id, candidate, f"model-{i}", example))
         ws.tracking.end_run(run.id)
         spec = {"max_batch_size": 64, "max_wait_ms": 0.0} if batching else None
-        if mode == "plain":
+        if mode in ("plain", "logged"):
             ws.serving.deploy("bench", model="bc:1", batching=spec)
         else:
             ws.serving.deploy("bench", model="bc:1", canary="bc:2=10%", shadow="bc:3", batching=spec)
@@ -163,7 +166,7 @@ def start_server(
     side: str, folder: Path, setup: dict[str, Any], python: Path, port: int
 ) -> subprocess.Popen[bytes]:
     bin_dir = str(python.parent)
-    if side in ("plain", "full"):
+    if side in SHIPYARD_SIDES:
         env = clean_env({"SHIPYARD_HOME": setup["home"], "SHIPYARD_CAPTURE_PACKAGES": "false"}, "SHIPYARD_")
         argv = [str(Path(bin_dir) / "shipyard"), "serve", "bench", "--port", str(port)]
         if side == "plain":
@@ -245,7 +248,7 @@ def measure(side: str, python: Path, quick: bool, batching: bool) -> dict[str, A
     with tempfile.TemporaryDirectory(prefix=f"bench-serving-{side}-") as tmp:
         folder = Path(tmp)
         log(f"{side}: setting up")
-        if side in ("plain", "full"):
+        if side in SHIPYARD_SIDES:
             setup = run_worker(python, ["--setup", side] + ([] if batching else ["--no-batching"]), folder)
         elif side == "mlflow":
             setup = run_worker(python, ["--setup", "mlflow"], folder)
@@ -289,7 +292,7 @@ def run_worker(python: Path, args: list[str], folder: Path) -> dict[str, Any]:
 
 def worker_main(args: Any) -> int:
     folder = Path(args.folder)
-    if args.setup in ("plain", "full"):
+    if args.setup in SHIPYARD_SIDES:
         result = setup_shipyard(folder, args.setup, batching=not args.no_batching)
     elif args.setup == "mlflow":
         result = setup_mlflow(folder)
@@ -317,7 +320,7 @@ def report(results: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, Any
             f"({r['requests']:,} requests, {CONNECTIONS} connections)"
         )
     ok = {s: r for s, r in results.items() if "error" not in r}
-    plain, full, mlflow, bento = (ok.get(s) for s in WORKLOADS)
+    plain, logged, full, mlflow, bento = (ok.get(s) for s in WORKLOADS)
     if plain and mlflow:
         ratio = plain["rps"] / mlflow["rps"]
         good = ratio >= TARGET_VS_MLFLOW and plain["p99_ms"] <= TARGET_P99_MS
@@ -340,6 +343,12 @@ def report(results: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, Any
             f"serving.full_vs_plain: {share:.0%} of plain with canary, shadow and prediction log "
             f"(target >= {TARGET_FULL_SHARE:.0%}) {'OK' if share >= TARGET_FULL_SHARE else 'BELOW TARGET'}"
         )
+    if plain and logged:
+        lines.append(
+            f"serving.log_cost: the prediction log keeps {logged['rps'] / plain['rps']:.0%} of plain"
+        )
+    if logged and full:
+        lines.append(f"serving.full_vs_logged: {full['rps'] / logged['rps']:.0%} of plain with the log on")
     if plain and bento:
         ratio = plain["rps"] / bento["rps"]
         verdicts["vs_bentoml"] = {"ratio": round(ratio, 1)}
@@ -350,7 +359,7 @@ def report(results: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__.splitlines()[0] if __doc__ else None, "MLflow and BentoML", WORKLOADS)
     parser.add_argument("--no-batching", action="store_true", help="Shipyard without micro-batching")
-    parser.add_argument("--setup", choices=["plain", "full", "mlflow", "bentoml"], help=argparse_hidden())
+    parser.add_argument("--setup", choices=WORKLOADS, help=argparse_hidden())
     parser.add_argument("--folder", help=argparse_hidden())
     args = parser.parse_args(argv)
     if args.setup:
@@ -360,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     wanted = args.workload or WORKLOADS
     sides = [s for s in wanted if not (args.skip_peer and s in ("mlflow", "bentoml"))]
-    sides = [s for s in sides if not (args.skip_shipyard and s in ("plain", "full"))]
+    sides = [s for s in sides if not (args.skip_shipyard and s in SHIPYARD_SIDES)]
     results: dict[str, dict[str, Any]] = {}
     for side in sides:
         python = {

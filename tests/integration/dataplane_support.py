@@ -22,6 +22,7 @@ import uvicorn
 
 from shipyard.core.config import load_settings
 from shipyard.server.dataplane.app import DataPlaneOptions, create_dataplane
+from shipyard.server.dataplane.transport import HttpProtocol
 from shipyard.workspace import Workspace
 from tests.conftest import free_port
 
@@ -96,7 +97,9 @@ def running_plane(workspace: Workspace, **options: Any) -> Iterator[Plane]:
     options.setdefault("poll_interval_s", 0.2)
     app = create_dataplane(workspace, DataPlaneOptions(**options))
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", http=HttpProtocol
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="dataplane-under-test", daemon=True)
     thread.start()

@@ -317,7 +317,8 @@ def segment_table(records: list[dict[str, Any]]) -> pa.Table:
 
 def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
     """One typed array per input whose values are flat scalars of one kind (None allowed): bool,
-    int64, float64 (ints mixed with floats count as floats) or string.
+    int64, float64 (ints mixed with floats count as floats, when every int is exact as a
+    float: beyond 2**53 the column is left out rather than rounded) or string.
 
     Arrow infers each column's type in C++ (a Python loop over every value of every input
     would cost the writer thread, and the GIL, far more than the Parquet write); a column

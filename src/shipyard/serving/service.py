@@ -357,8 +357,12 @@ class ServingService:
         known = self._pending(ids)
         missing = [i for i in ids if i not in known]
         if missing:
-            paths = self._segment_files().paths(self.store.list_segments(deployment))
-            known.update(find_request_ids(paths, missing))
+            known.update(self._written_ids(missing, deployment))
+        missing = [i for i in ids if i not in known]
+        if missing and self._flush_logger():
+            # A record between the logger's queue and its buffers is in neither for a
+            # moment: after a flush every record this process logged is in a segment.
+            known.update(self._written_ids(missing, deployment))
         if deployment is not None:
             known = {i: d for i, d in known.items() if d == deployment}
         now = self.clock()
@@ -369,6 +373,16 @@ class ServingService:
         }
         self.store.save_labels(list(labels.values()))
         return {"accepted": len(labels), "unknown": [i for i in ids if i not in known]}
+
+    def _written_ids(self, ids: builtins.list[str], deployment: str | None) -> dict[str, str]:
+        paths = self._segment_files().paths(self.store.list_segments(deployment))
+        return find_request_ids(paths, ids)
+
+    def _flush_logger(self) -> bool:
+        """Write what this process's logger holds; False when there is no logger."""
+        with self._lock:
+            logger = self._logger
+        return logger is not None and logger.flush(timeout=30.0)
 
     def _pending(self, ids: builtins.list[str]) -> dict[str, str]:
         with self._lock:

@@ -32,6 +32,8 @@ from shipyard.storage.digests import PREFIX, check_digest, check_digests, digest
 from shipyard.storage.packs import PACK_MAX_BYTES, Location, PackIndex, PackWriter, drop_from_packs
 
 _KEY_TAIL = re.compile(r"([0-9a-f]{2})/([0-9a-f]{62})")
+#: ``exists`` and ``size`` look for new packs at most this often; reads always do on a miss.
+RELIST_AFTER_S = 1.0
 
 
 class ContentStore:
@@ -107,11 +109,14 @@ class ContentStore:
         return {keys[key]: size for key, size in self.blobs.find_sizes(keys).items()}
 
     # -- where a content is ----------------------------------------------------------
-    def _packed(self, digest: str, *, refresh: bool = False) -> Location | None:
-        """The pack location of ``digest``; with ``refresh``, look for packs written since too."""
+    def _packed(self, digest: str, *, refresh: bool = False, max_age_s: float = 0.0) -> Location | None:
+        """The pack location of ``digest``; with ``refresh``, look for packs written since too.
+
+        ``max_age_s``: do not look again if the packs were listed more recently than that.
+        """
         hex_ = check_digest(digest)[len(PREFIX) :]
         found = self.packs.find(hex_)
-        if found is None and refresh and self.packs.refresh():
+        if found is None and refresh and self.packs.refresh(max_age_s):
             found = self.packs.find(hex_)
         return found
 
@@ -135,10 +140,15 @@ class ContentStore:
         return found
 
     def exists(self, digest: str) -> bool:
-        """Whether content with this digest is stored."""
+        """Whether content with this digest is stored.
+
+        For a missing digest the packs are listed again at most once a second
+        (:data:`RELIST_AFTER_S`): a server asked about thousands of new uploads lists its
+        store once a second, not once per upload.
+        """
         if self._packed(digest) is not None or self.blobs.exists(self.key_for(digest)):
             return True
-        return self._packed(digest, refresh=True) is not None
+        return self._packed(digest, refresh=True, max_age_s=RELIST_AFTER_S) is not None
 
     def size(self, digest: str) -> int:
         """The size in bytes of the content stored for ``digest``."""
@@ -148,7 +158,7 @@ class ContentStore:
         try:
             return self.blobs.size(self.key_for(digest))
         except NotFoundError:
-            found = self._packed(digest, refresh=True)
+            found = self._packed(digest, refresh=True, max_age_s=RELIST_AFTER_S)
             if found is None:
                 raise
             return found.length

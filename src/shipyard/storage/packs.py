@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import NamedTuple
@@ -114,6 +115,7 @@ class PackIndex:
         self._packs: dict[str, Entries] = {}
         self._where: dict[str, str] = {}  # digest hex -> id of a pack holding it
         self._listed = False
+        self._refreshed = float("-inf")
         #: Packs whose index could not be read, with the reason.
         self.damaged: dict[str, str] = {}
         #: Keys of packs without an index, as of the last refresh.
@@ -146,8 +148,14 @@ class PackIndex:
                     found[hex_] = Location(self.key(pack_id), offset, length)
             return found
 
-    def refresh(self) -> bool:
-        """Load the indexes of packs new in the store, forget removed ones; whether anything changed."""
+    def refresh(self, max_age_s: float = 0.0) -> bool:
+        """Load the indexes of packs new in the store, forget removed ones; whether anything changed.
+
+        With ``max_age_s``, nothing is done if the last refresh is more recent than that.
+        """
+        if max_age_s and time.monotonic() - self._refreshed < max_age_s:
+            return False
+        self._refreshed = time.monotonic()
         keys = set(self.blobs.list_keys(self.folder + "/"))
         head = len(self.folder) + 1
         indexed = {key[head:-4] for key in keys if key.endswith(".idx")}

@@ -33,7 +33,9 @@ def reference(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
             else:
                 kinds.add("other")
         if kinds == {"int", "float"}:
-            kinds = {"float"}
+            # ints mix into a float column only when exact as floats; else the column is left out
+            exact = all(abs(v) <= 2**53 for v in values if isinstance(v, int) and not isinstance(v, bool))
+            kinds = {"float"} if exact else {"other"}
         if len(kinds) == 1 and kinds <= {"bool", "int", "float", "str"}:
             as_float = kinds == {"float"}
             out[name] = [float(v) if as_float and v is not None else v for v in values]

@@ -84,6 +84,9 @@ async def feedback(request: Request) -> Response:
     try:
         body = await read_json(request, plane.max_body_bytes)
         items = _feedback_items(body)
+        # Predictions answered moments ago may still be held on the loop: hand them to the
+        # logger first, so their labels are not answered as unknown.
+        plane.inference.hand_over()
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(plane.loader, plane.serving.record_feedback, items, name)

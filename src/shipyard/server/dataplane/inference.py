@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from shipyard.serving.prediction_log import PredictionLogger
 
 log = logging.getLogger("shipyard.serving.dataplane")
-SHADOW_BATCH = 256
-SHADOW_LINGER_S = 0.02
+SHADOW_BATCH = 1024
+SHADOW_LINGER_S = 0.1
 SHADOW_DRAIN_S = 10.0
 HAND_OVER_S = 0.05
 HAND_OVER_RECORDS = 1000
@@ -137,7 +137,7 @@ class Inference:
                 deployment,
                 answer.route.name,
                 target.model_version,
-                answer.prepared.columns,
+                answer.prepared,
                 answer.outcome,
                 request_id,
                 seconds * 1000.0,
@@ -149,7 +149,7 @@ class Inference:
         deployment: str,
         route: str,
         version: str,
-        columns: dict[str, list[Any]],
+        prepared: Prepared,
         outcome: Outcome,
         request_id: str,
         latency_ms: float,
@@ -159,6 +159,7 @@ class Inference:
         predictions, probabilities = outcome.predictions, outcome.probabilities
         count = len(predictions)
         held = self._held
+        rows = prepared.rows()
         for i in range(count):
             held.append(
                 {
@@ -167,7 +168,7 @@ class Inference:
                     "deployment": deployment,
                     "route": route,
                     "model_version": version,
-                    "inputs": {name: values[i] for name, values in columns.items()},
+                    "inputs": rows[i],
                     "prediction": predictions[i],
                     "probabilities": None if probabilities is None else probabilities[i],
                     "latency_ms": latency_ms,
@@ -257,7 +258,7 @@ class Inference:
                         deployment,
                         route.name,
                         target.model_version,
-                        prepared.columns,
+                        prepared,
                         outcome,
                         request_id,
                         latency_ms,

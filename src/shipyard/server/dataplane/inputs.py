@@ -26,7 +26,7 @@ columns themselves. Every missing and every mistyped column is named at once
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shipyard.models.signature import Signature
@@ -154,6 +154,20 @@ class Prepared:
     columns: dict[str, list[Any]]  # the model's inputs, in signature order (for the prediction log)
     matrix: np.ndarray[Any, Any] | None
     proba: bool
+    _rows: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The inputs as one ``{column: value}`` per row (built once: the primary's and the shadows'
+        prediction records share them)."""
+        if self._rows is None:
+            names, values = list(self.columns), list(self.columns.values())
+            if self.count == 1:
+                rows = [dict(zip(names, [v[0] for v in values], strict=True))]
+            else:
+                rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+            object.__setattr__(self, "_rows", rows)
+            return rows
+        return self._rows
 
 
 class InputPlan:

@@ -41,7 +41,13 @@ class AppFactory:
 
 def serve(settings: Settings, options: DataPlaneOptions, host: str, port: int, workers: int = 1) -> None:
     """Serve until interrupted."""
+    import os
     import uvicorn
+
+    if os.environ.get("SWI"):
+        sys.setswitchinterval(float(os.environ["SWI"]))
+
+    from shipyard.server.dataplane.transport import HttpProtocol
 
     config = uvicorn.Config(
         AppFactory(settings, options),
@@ -50,7 +56,7 @@ def serve(settings: Settings, options: DataPlaneOptions, host: str, port: int, w
         port=port,
         workers=workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=HttpProtocol,  # httptools, one write per answer
         lifespan="on",
         access_log=False,
         log_level="warning",
