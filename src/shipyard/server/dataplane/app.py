@@ -88,15 +88,6 @@ class DataPlane:
         raise RequestRejected(404, f"no deployment named {name!r} is served here (served: {served})")
 
     async def start(self) -> None:
-        import os
-
-        if os.environ.get("WATCHDOG"):
-            import sys, threading
-
-            sys.path.insert(0, "/tmp/dp")
-            import watchdog
-
-            watchdog.start(threading.get_ident())()
         await self.live.start()
         log.info("data plane serving %s", ", ".join(sorted(self.live.snapshots)) or "no deployment yet")
 

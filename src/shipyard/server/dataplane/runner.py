@@ -41,11 +41,7 @@ class AppFactory:
 
 def serve(settings: Settings, options: DataPlaneOptions, host: str, port: int, workers: int = 1) -> None:
     """Serve until interrupted."""
-    import os
     import uvicorn
-
-    if os.environ.get("SWI"):
-        sys.setswitchinterval(float(os.environ["SWI"]))
 
     from shipyard.server.dataplane.transport import HttpProtocol
 
