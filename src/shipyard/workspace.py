@@ -279,9 +279,17 @@ class Workspace:
 
     @cached_property
     def monitors(self) -> MonitorService:
-        """Monitors of deployments, their results and alerts (embedded only, like pipelines)."""
+        """Monitors of deployments, their results and alerts. Remote, a
+        :class:`~shipyard.monitoring.rest.RestMonitors`: the server checks, keeps and runs them."""
         from shipyard.monitoring.monitors import MonitorService
 
+        s = self.settings
+        if s.is_remote:
+            from shipyard.monitoring.rest import RestMonitors
+
+            return RestMonitors(  # type: ignore[return-value]
+                s.uri, token=s.token, timeout=s.http_timeout_s, content=lambda: self.content
+            )
         return MonitorService(
             lambda: self._store("shipyard.monitoring.store:MONITOR_STORES", "monitor store"),
             monitoring=lambda: self.monitoring,

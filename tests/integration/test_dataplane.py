@@ -321,4 +321,49 @@ def test_a_feature_backed_deployment_reads_online_features(workspace: Workspace,
     assert answer.json()["predictions"] == want
     assert unknown_key.status_code == 400 and "user_id" in unknown_key.json()["error"]["message"]
     logged = workspace.serving.predictions("scored", with_labels=False)
+    assert sorted(logged["status"]) == [200, 200, 400]  # the refused request is logged too
+    logged = logged[logged["error"].isna()]
     assert sorted(logged["input.avg"]) == [10.0, 40.0]  # the model's inputs, features included
+
+
+# -- failed requests in the prediction log ---------------------------------------------------
+class FailsOnNegativeRadius:
+    """A model that answers 1, and fails (like a model with a bug) on a negative mean_radius."""
+
+    def predict(self, frame: pd.DataFrame) -> list[int]:
+        if (frame["mean_radius"] < 0).any():
+            raise ValueError("negative radius")
+        return [1] * len(frame)
+
+
+def test_failed_requests_are_logged_and_counted_by_error_rate(workspace: Workspace) -> None:
+    import shipyard as sy
+
+    run = workspace.tracking.create_run("dataplane-tests")
+    features = FRAME[COLUMNS]
+    uri = workspace.models.log_model(
+        run.id, sy.pyfunc(FailsOnNegativeRadius()), input_example=features.head()
+    )
+    workspace.registry.register("bc-fragile", uri)
+    workspace.serving.deploy("fragile", model="bc-fragile:1")
+    good, broken = row(FRAME), {**row(FRAME), "mean_radius": -1.0}
+    mistyped = {**row(FRAME), "mean_radius": "wide"}
+    with running_plane(workspace, names=["fragile"], trust=True) as plane, plane.client() as client:
+        answers = [_post(client, "fragile", {"instances": [r]}) for r in (good, good, good, broken, mistyped)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 500, 422]
+    log = workspace.serving.predictions("fragile", with_labels=False).set_index("request_id")
+    ids = [a.headers["x-request-id"] for a in answers]
+    assert list(log.loc[ids, "status"]) == [200, 200, 200, 500, 422]
+    assert log.loc[ids[:3], "error"].isna().all()
+    assert "negative radius" in log.loc[ids[3], "error"] and "mean_radius" in log.loc[ids[4], "error"]
+    assert log.loc[ids[3], "model_version"] == "bc-fragile:1" and pd.isna(log.loc[ids[3], "prediction"])
+    # the answered rows keep their typed input column although a mistyped request shares the segment
+    assert log.loc[ids[:3], "input.mean_radius"].tolist() == [good["mean_radius"]] * 3
+    monitor = workspace.monitors.create(
+        "fragile-errors", "fragile", window="1h", checks=[sy.checks.error_rate(max=0.1, warning=0.05)]
+    )
+    result = workspace.monitors.run(monitor.name)
+    outcome = result.check("error_rate")
+    assert result.n_predictions == 5 and outcome is not None
+    assert outcome.value == pytest.approx(1 / 5)  # the 500 counts, the refused input does not
+    assert outcome.status == "critical"  # 0.2 is past the 0.1 limit

@@ -12,9 +12,12 @@ A monitor file (``shipyard monitors create monitor.yaml``)::
       - {kind: performance, metric: roc_auc, min: 0.85}
       - {kind: latency, p99_ms: 50}
     actions:
-      - {kind: notify, webhook: "https://hooks.slack.com/services/..."}
+      - {kind: notify, webhook: "env:SLACK_WEBHOOK"}   # or the URL (shown redacted)
       - {kind: retrain, pipeline: "train:training", params: {epochs: 3}}
       - {kind: canary, promote_after: 3}
+
+With ``SHIPYARD_URI=http(s)://...`` every command talks to the server (``/api/v1/monitors``,
+``/api/v1/alerts``). Webhooks are shown redacted.
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ def show_command(
         print_json({"monitor": monitor.to_dict(), "latest": latest, "firing": [a.to_dict() for a in firing]})
         return
     typer.echo(f"{monitor.name} v{monitor.version}: {monitor.deployment}, window {monitor.window.to_text()}")
+    for action in monitor.actions:  # secrets (a webhook's path) redacted
+        shown = action.public_dict()["params"]
+        typer.echo(f"  action {action.kind}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
     if results:
         print_result(results[0])
     else:

@@ -241,3 +241,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if values["artifacts_uri"] is None:
         values["artifacts_uri"] = str(home / "artifacts")
     return Settings(home=home, **values)
+
+
+def environment_value(name: str) -> str | None:
+    """The environment variable ``name`` (None when unset): the value behind an ``env:NAME``
+    reference in a spec (a monitor's webhook), read each time it is used and never stored."""
+    return os.environ.get(name)

@@ -8,7 +8,9 @@ action                                      when and what
                                             incoming webhook takes; signed like registry webhooks
                                             when ``secret`` is given) and log the text. Failures are
                                             retried ``retries`` times with backoff, then recorded
-                                            in the result; never raised.
+                                            in the result; never raised. ``webhook="env:NAME"``
+                                            is read from the environment when it fires (unset:
+                                            a failed outcome). Shown redacted everywhere.
 ``retrain(pipeline="mod:pipe", params)``    an alert fired at ``on`` (default critical): a run
                                             request to the scheduler (``start_pipeline``), which
                                             claims and runs it in its own process.
@@ -34,12 +36,13 @@ import orjson
 
 from shipyard.core.errors import InvalidInputError, ShipyardError
 from shipyard.monitoring.monitor_models import ActionSpec, Alert, Monitor
+from shipyard.monitoring.redaction import ENV_PREFIX, MASK, check_env_ref, redact_text, redact_url, resolve
 
 if TYPE_CHECKING:
     from shipyard.pipelines.scheduler import SchedulerService
     from shipyard.registry.service import RegistryService
 
-__all__ = ["action_spec", "canary", "notify", "retrain", "rollback"]
+__all__ = ["action_spec", "canary", "checked_action", "notify", "retrain", "rollback"]
 
 log = logging.getLogger("shipyard.monitoring.actions")
 _LEVEL = {"warning": 1, "critical": 2}
@@ -60,14 +63,16 @@ def notify(
     backoff_s: float = 0.5,
     timeout_s: float = 5.0,
 ) -> ActionSpec:
-    """POST a Slack-style ``{"text": ...}`` to ``webhook`` when alerts fire (and resolve)."""
-    if not isinstance(webhook, str) or not webhook.startswith(("http://", "https://")):
-        raise InvalidInputError(f"webhook must be an http(s) URL, got {webhook!r}")
+    """POST a Slack-style ``{"text": ...}`` to ``webhook`` when alerts fire (and resolve).
+
+    ``webhook`` (and ``secret``) may be ``"env:NAME"``: read from the environment of the
+    process that runs the monitor each time it fires. Both are shown redacted.
+    """
     params = {
-        "webhook": webhook,
+        "webhook": _webhook(webhook),
         "on": _on(on),
         "resolved": bool(resolved),
-        "secret": secret,
+        "secret": _secret(secret),
         "retries": max(0, int(retries)),
         "backoff_s": float(backoff_s),
         "timeout_s": float(timeout_s),
@@ -75,11 +80,43 @@ def notify(
     return ActionSpec("notify", params)
 
 
+def _webhook(webhook: object) -> str:
+    if isinstance(webhook, str) and webhook.startswith(ENV_PREFIX):
+        return check_env_ref(webhook, "webhook")
+    if not isinstance(webhook, str) or not webhook.startswith(("http://", "https://")):
+        shown = redact_url(webhook) if isinstance(webhook, str) else type(webhook).__name__
+        raise InvalidInputError(f"webhook must be an http(s) URL or env:NAME, got {shown!r}")
+    if MASK in webhook:
+        raise InvalidInputError(
+            f"webhook {webhook!r} is a redacted URL (as monitors are shown): give the real URL or env:NAME"
+        )
+    return webhook
+
+
+def _secret(secret: object) -> str | None:
+    if secret is None:
+        return None
+    if not isinstance(secret, str) or not secret:
+        raise InvalidInputError("secret must be a non-empty string or env:NAME")
+    if secret.startswith(ENV_PREFIX):
+        return check_env_ref(secret, "secret")
+    if secret == MASK:
+        raise InvalidInputError(
+            "secret '***' is a redacted secret (as monitors are shown): give the real one"
+        )
+    return secret
+
+
 def retrain(pipeline: str, params: Mapping[str, Any] | None = None, on: str = "critical") -> ActionSpec:
     """Ask the scheduler to run ``pipeline`` (``"module:attribute"``) with ``params``."""
     if not isinstance(pipeline, str) or ":" not in pipeline:
         raise InvalidInputError(f"pipeline must be a 'module:attribute' ref, got {pipeline!r}")
-    return ActionSpec("retrain", {"pipeline": pipeline, "params": dict(params or {}), "on": _on(on)})
+    values = dict(params or {})
+    try:
+        orjson.dumps(values)
+    except TypeError as exc:
+        raise InvalidInputError(f"retrain params are kept as JSON and these cannot be: {exc}") from exc
+    return ActionSpec("retrain", {"pipeline": pipeline, "params": values, "on": _on(on)})
 
 
 def rollback(model: str, alias: str = "production", on: str = "critical") -> ActionSpec:
@@ -132,6 +169,27 @@ def action_spec(data: Mapping[str, Any]) -> ActionSpec:
         return _BUILDERS[kind](**values)
     except TypeError as exc:
         raise InvalidInputError(f"action {kind}: {exc}") from exc
+
+
+def checked_action(data: Mapping[str, Any]) -> ActionSpec:
+    """An action as stored (``{kind, params}``, how a remote SDK sends it), made again by its
+    builder so it is checked as ``sy.actions`` checks it; InvalidInputError naming what does not hold."""
+    kind, params = data.get("kind"), data.get("params") or {}
+    if not isinstance(kind, str) or kind not in _BUILDERS:
+        raise InvalidInputError(f"unknown action {kind!r}; known: {', '.join(_BUILDERS)}")
+    if not isinstance(params, Mapping) or "kind" in params:
+        raise InvalidInputError(f"action {kind}: params must be a mapping of the builder's arguments")
+    try:
+        made = action_spec({"kind": kind, **params})
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"action {kind}: {exc}") from exc
+    given = ActionSpec(str(kind), dict(params))
+    differing = sorted(k for k in {*made.params, *given.params} if made.params.get(k) != given.params.get(k))
+    if differing:
+        raise InvalidInputError(
+            f"action {kind}: params {', '.join(differing)} are not what sy.actions.{kind} makes of them"
+        )
+    return made
 
 
 @dataclass
@@ -187,16 +245,40 @@ def _notify(
     lines += [f":white_check_mark: [resolved] {monitor.name}/{a.check}" for a in resolved]
     text = f"Shipyard monitor {monitor.name} ({monitor.deployment})\n" + "\n".join(lines)
     log.warning("%s", text)
-    status, detail = post_json(spec.params, {"text": text}, context.sleep)
+    try:
+        params = _resolved(spec.params)
+    except InvalidInputError as exc:  # an env:NAME that is not set: recorded, never raised
+        log.warning("monitor %s: notify failed: %s", monitor.name, exc)
+        return _outcome("notify", "failed", str(exc))
+    status, detail = post_json(params, {"text": text}, context.sleep)
     return _outcome("notify", status, detail)
+
+
+def _resolved(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with ``env:NAME`` webhook and secret read from the environment."""
+    done = dict(params)
+    webhook = resolve(str(params["webhook"]), "webhook")
+    if not webhook.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"webhook {params['webhook']}: the environment variable holds no http(s) URL "
+            f"({redact_url(webhook)!r})"
+        )
+    done["webhook"] = webhook
+    if params.get("secret"):
+        done["secret"] = resolve(str(params["secret"]), "secret")
+    return done
 
 
 def post_json(
     params: Mapping[str, Any], payload: dict[str, Any], sleep: Callable[[float], None]
 ) -> tuple[str, str]:
-    """POST ``payload`` with retries; ``("ok"|"failed", detail)``, never raising."""
+    """POST ``payload`` with retries; ``("ok"|"failed", detail)``, never raising.
+
+    The detail and the log name the webhook redacted (its path holds its secret)."""
     import httpx
 
+    url = str(params["webhook"])
+    shown = redact_url(url)
     body = orjson.dumps(payload)
     headers = {"Content-Type": "application/json"}
     if params.get("secret"):
@@ -207,19 +289,19 @@ def post_json(
     for attempt in range(1, attempts + 1):
         try:
             with httpx.Client(timeout=float(params.get("timeout_s", 5.0))) as client:
-                answer = client.post(str(params["webhook"]), content=body, headers=headers)
+                answer = client.post(url, content=body, headers=headers)
             if answer.status_code < 300:
-                return "ok", f"delivered to {params['webhook']} (attempt {attempt})"
+                return "ok", f"delivered to {shown} (attempt {attempt})"
             error = f"HTTP {answer.status_code}"
             if answer.status_code < 500 and answer.status_code != 429:
                 break
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = redact_text(f"{type(exc).__name__}: {exc}", url)
         if attempt < attempts:
             sleep(wait)
             wait *= 2
-    log.warning("notify %s failed after %d attempt(s): %s", params["webhook"], attempt, error)
-    return "failed", f"{params['webhook']}: {error} after {attempt} attempt(s)"
+    log.warning("notify %s failed after %d attempt(s): %s", shown, attempt, error)
+    return "failed", f"{shown}: {error} after {attempt} attempt(s)"
 
 
 def _outcome(action: str, status: str, detail: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ monitor service evaluates it on a :class:`~shipyard.monitoring.evaluation.Window
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shipyard.core.errors import InvalidInputError
@@ -44,6 +44,7 @@ from shipyard.monitoring.performance import (
 __all__ = [
     "KINDS",
     "check_spec",
+    "checked_check",
     "data_quality",
     "error_rate",
     "estimated_performance",
@@ -243,3 +244,43 @@ def check_spec(data: dict[str, Any]) -> CheckSpec:
     except TypeError as exc:
         raise InvalidInputError(f"check {kind}: {exc}") from exc
     return spec
+
+
+def checked_check(data: Mapping[str, Any]) -> CheckSpec:
+    """A check as stored (``{kind, name, params}``, how a remote SDK sends it), made again by its
+    builder so every limit is checked as ``sy.checks`` checks it; InvalidInputError naming the
+    check and what does not hold."""
+    kind, name, params = data.get("kind"), data.get("name") or "", data.get("params") or {}
+    if not isinstance(kind, str) or kind not in _BUILDERS:
+        raise InvalidInputError(f"unknown check {kind!r}; known: {', '.join(KINDS)}")
+    if not isinstance(name, str) or not isinstance(params, Mapping):
+        raise InvalidInputError(f"check {kind}: name must be text and params a mapping")
+    given = CheckSpec(str(kind), dict(params), name)
+    try:
+        made: CheckSpec = _BUILDERS[kind](**_arguments(str(kind), params), name=name)
+    except TypeError as exc:
+        raise InvalidInputError(f"check {given.name}: {exc}") from exc
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"check {given.name}: {exc}") from exc
+    differing = sorted(k for k in {*made.params, *given.params} if made.params.get(k) != given.params.get(k))
+    if differing:
+        raise InvalidInputError(
+            f"check {given.name}: params {', '.join(differing)} are not what sy.checks.{kind} makes "
+            f"(expected {', '.join(f'{k}={made.params.get(k)!r}' for k in differing)})"
+        )
+    return made
+
+
+def _arguments(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The builder's keyword arguments that make ``params`` (the inverse of each builder)."""
+    values = dict(params)
+    if kind in ("performance", "estimated_performance"):
+        higher = values.pop("higher_is_better", True)
+        values["min" if higher else "max"] = values.pop("critical", None)
+        if kind == "performance":
+            values["min_labels"] = values.pop("min_rows", 30)
+    elif kind in ("latency", "error_rate"):
+        values.pop("higher_is_better", None)
+        values.pop("min_rows", None)
+        values["p99_ms" if kind == "latency" else "max"] = values.pop("critical", None)
+    return values

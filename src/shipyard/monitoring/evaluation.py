@@ -42,6 +42,9 @@ class WindowData:
     reference: ReferenceProfile
     monitoring: MonitoringService
     reference_outputs: Callable[[], pd.DataFrame | None] = field(default=lambda: None)
+    #: every request logged in the window, failed ones included (``predictions`` holds the
+    #: answered ones); None when the two are the same
+    answers: pd.DataFrame | None = None
 
 
 def judge(value: float, warning: float | None, critical: float | None, higher_is_better: bool) -> str:
@@ -246,10 +249,18 @@ def _latency(spec: CheckSpec, data: WindowData) -> CheckOutcome:
 
 
 def _error_rate(spec: CheckSpec, data: WindowData) -> CheckOutcome:
-    n = len(data.predictions)
-    errors = int(data.predictions["prediction"].isna().sum())
+    """Requests the server failed (status >= 500) over every request logged in the window;
+    refused input (4xx) is the caller's error and is not counted."""
+    answers = data.predictions if data.answers is None else data.answers
+    n = len(answers)
+    if n == 0:
+        return _skip(spec, "no requests in the window")
+    if "status" in answers:
+        errors = int((answers["status"].fillna(200).astype("int64") >= 500).sum())
+    else:
+        errors = int(answers["prediction"].isna().sum())
     rate = errors / n
-    return _limits(spec, rate, f"{errors} of {n} answers failed", {"errors": errors, "n": n})
+    return _limits(spec, rate, f"{errors} of {n} requests failed", {"errors": errors, "n": n})
 
 
 def _finite(value: float | None) -> float | None:

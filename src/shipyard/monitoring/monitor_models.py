@@ -9,11 +9,15 @@ window's check is ``ok``: then ``resolved``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
 from shipyard.core.errors import InvalidInputError
+from shipyard.monitoring.redaction import redact_params, redact_urls_in
 
 __all__ = [
     "ALERT_STATES",
@@ -118,15 +122,27 @@ class CheckSpec:
         return cls(str(data["kind"]), dict(data.get("params") or {}), str(data.get("name") or ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ActionSpec:
-    """What a monitor does: ``notify``, ``retrain``, ``rollback`` (on alerts) or ``canary`` (every window)."""
+    """What a monitor does: ``notify``, ``retrain``, ``rollback`` (on alerts) or ``canary`` (every window).
+
+    ``params`` hold what the user gave (a webhook URL included); :meth:`public_dict` and
+    ``repr`` show secrets redacted (:mod:`shipyard.monitoring.redaction`).
+    """
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"ActionSpec(kind={self.kind!r}, params={redact_params(self.kind, self.params)!r})"
+
     def to_dict(self) -> dict[str, Any]:
+        """The action as stored (secrets as given)."""
         return {"kind": self.kind, "params": dict(self.params)}
+
+    def public_dict(self) -> dict[str, Any]:
+        """The action as shown and sent over the API (secrets redacted)."""
+        return {"kind": self.kind, "params": redact_params(self.kind, self.params)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ActionSpec:
@@ -150,7 +166,9 @@ class Monitor:
     created_by: str = ""
 
     def content(self) -> dict[str, Any]:
-        """The spec as JSON (what is stored and compared: equal content means no new version)."""
+        """The spec as JSON (what is stored and compared: equal content means no new version).
+
+        Secrets are as the user gave them: show :meth:`to_dict` instead."""
         return {
             "deployment": self.deployment,
             "reference": self.reference,
@@ -161,13 +179,22 @@ class Monitor:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as shown (CLI, REST API, audit log): the actions' secrets redacted."""
         return {
             "name": self.name,
             "version": self.version,
             "created_at": self.created_at,
             "created_by": self.created_by,
             **self.content(),
+            "actions": [a.public_dict() for a in self.actions],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Monitor:
+        """A monitor from :meth:`to_dict` (as the REST API sends it)."""
+        return cls.from_content(
+            str(data["name"]), data, int(data["version"]), int(data["created_at"]), str(data["created_by"])
+        )
 
     @classmethod
     def from_content(
@@ -230,6 +257,10 @@ class MonitorResult:
     notes: tuple[str, ...] = ()
     canary: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # URLs in what the actions say are shown redacted (results stored before this did it too)
+        object.__setattr__(self, "actions", tuple(_redacted_outcome(a) for a in self.actions))
+
     def check(self, name: str) -> CheckOutcome | None:
         return next((c for c in self.checks if c.name == name), None)
 
@@ -240,6 +271,10 @@ class MonitorResult:
         data["alerts"] = list(self.alerts)
         data["notes"] = list(self.notes)
         return data
+
+    def to_json(self) -> bytes:
+        """:meth:`to_dict` as JSON (numpy values as numbers, non-finite floats as null)."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY, default=_plain)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MonitorResult:
@@ -270,3 +305,17 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot write itself: other floats as numbers (null when not finite), the rest as text."""
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    return str(value)
+
+
+def _redacted_outcome(outcome: dict[str, Any]) -> dict[str, Any]:
+    detail = outcome.get("detail") if isinstance(outcome, dict) else None
+    if not isinstance(detail, str) or "://" not in detail:
+        return outcome
+    return {**outcome, "detail": redact_urls_in(detail)}

@@ -8,11 +8,14 @@
 2. each check is evaluated (:mod:`shipyard.monitoring.evaluation`) against the
    reference's profile, built once per monitor version. Reference columns the
    deployment's inputs lack (a target column, a renamed feature) are left out and noted;
-3. alerts fire, de-duplicate or resolve (:mod:`shipyard.monitoring.alerting`); each fire
-   is an audit event ``alert.fired`` on ``monitor:<name>`` (``sy.on_alert`` triggers);
-4. the actions run (notify, retrain, rollback on fired alerts; canary analysis every
-   window), each outcome recorded, none raising;
-5. the result is stored with the alerts it wrote, in one transaction.
+3. alerts fire, de-duplicate or resolve (:mod:`shipyard.monitoring.alerting`), and the
+   result is stored with the alerts it wrote, in one transaction. If another evaluation
+   of the monitor stored its alerts meanwhile, the store refuses a second firing alert of
+   a check and the alerts are worked out again, so a fire is stored (and acted on) once;
+4. each stored fire is an audit event ``alert.fired`` on ``monitor:<name>``
+   (``sy.on_alert`` triggers);
+5. the actions run (notify, retrain, rollback on fired alerts; canary analysis every
+   window), none raising; their outcomes are added to the stored result.
 
 The scheduler calls :meth:`MonitorService.run_due` on each pass: every monitor whose
 last result is at least one window old (count windows: one hour) is run.
@@ -24,6 +27,7 @@ import builtins
 import contextlib
 import dataclasses
 import logging
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -32,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.core.actors import current_actor
 from shipyard.core.clock import now_ms
-from shipyard.core.errors import InvalidInputError, ShipyardError
+from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError, ShipyardError
 from shipyard.core.ids import new_id
 from shipyard.monitoring.actions import ActionContext, run_alert_actions
-from shipyard.monitoring.alerting import update_alerts
+from shipyard.monitoring.alerting import AlertChanges, update_alerts
 from shipyard.monitoring.evaluation import WindowData, evaluate
 from shipyard.monitoring.monitor_models import (
     ALERT_STATES,
@@ -67,6 +71,8 @@ __all__ = ["MonitorService"]
 
 log = logging.getLogger("shipyard.monitoring.monitors")
 COUNT_WINDOW_EVERY_MS = 3_600_000
+STORE_ATTEMPTS = 5
+_PROMETHEUS_DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
 CONTENT_PREFIX = "content:"
 
 
@@ -142,13 +148,12 @@ class MonitorService:
             created_by=current_actor(),
         )
         try:
-            latest = self.store.get_monitor(name)
-        except ShipyardError:
-            latest = None
-        if latest is not None and latest.content() == draft.content():
-            return latest
-        done = self.store.create_monitor(draft)
-        self._record("monitor.create", f"monitor:{name}", done.to_dict())
+            before = self.store.get_monitor(name).version
+        except NotFoundError:
+            before = 0
+        done = self.store.create_monitor(draft)  # the latest unchanged when the spec is
+        if done.version > before:
+            self._record("monitor.create", f"monitor:{name}", done.to_dict())
         return done
 
     def get(self, name: str, version: int | None = None) -> Monitor:
@@ -184,6 +189,8 @@ class MonitorService:
         """A Prometheus alert-rules document for every monitor (see :mod:`shipyard.monitoring.prometheus`)."""
         from shipyard.monitoring.prometheus import alert_rules
 
+        if not isinstance(for_, str) or not _PROMETHEUS_DURATION.fullmatch(for_):
+            raise InvalidInputError(f"for must be a Prometheus duration like '5m' or '1h30m', got {for_!r}")
         return alert_rules(self.store.list_monitors(), for_)
 
     def report_html(self, name: str, limit: int = 100) -> str:
@@ -240,9 +247,9 @@ class MonitorService:
             return result
         data, notes = self._window_data(monitor, predictions)
         outcomes = tuple(evaluate(spec, data) for spec in monitor.checks)
-        changes = update_alerts(
-            name, result_id, outcomes, lambda check: self._latest_alert(name, check), at, monitor.cooldown_ms
-        )
+        status = worst([o.status for o in outcomes if o.status != "skipped"])
+        base = dataclasses.replace(base, status=status, checks=outcomes, notes=tuple(notes))
+        result, changes = self._store_alerts(monitor, base)
         for alert in changes.fired:
             self._record("alert.fired", f"monitor:{name}", alert.to_dict())
         actions = run_alert_actions(monitor, changes.fired, changes.resolved, self._action_context())
@@ -251,18 +258,47 @@ class MonitorService:
             actions.append(
                 {"action": "canary", "status": canary.get("status"), "detail": canary.get("detail")}
             )
-        status = worst([o.status for o in outcomes if o.status != "skipped"])
-        result = dataclasses.replace(
-            base,
-            status=status,
-            checks=outcomes,
-            actions=tuple(actions),
-            alerts=tuple(a.id for a in changes.fired),
-            notes=tuple(notes),
-            canary=canary,
-        )
-        self.store.add_result(result, changes.written)
+        if actions or canary is not None:
+            result = dataclasses.replace(result, actions=tuple(actions), canary=canary)
+            self.store.update_result(result)
         return result
+
+    def _store_alerts(self, monitor: Monitor, result: MonitorResult) -> tuple[MonitorResult, AlertChanges]:
+        """Store ``result`` with the alerts its checks fire, update or resolve.
+
+        Another evaluation of the monitor may have stored its alerts since this one read
+        them: the store then refuses the result (an alert read changed, or a check would
+        have two firing alerts), and the alerts are worked out again against what is stored
+        now, so each fire, count and resolution happens once.
+        """
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            changes, read = self._alert_changes(monitor, result)
+            done = dataclasses.replace(result, alerts=tuple(a.id for a in changes.fired))
+            try:
+                self.store.add_result(done, changes.written, read)
+                return done, changes
+            except ConflictError:
+                if attempt == STORE_ATTEMPTS:
+                    raise
+                log.info("monitor %s: alerts changed meanwhile, evaluating them again", monitor.name)
+        raise AssertionError("unreachable")
+
+    def _alert_changes(
+        self, monitor: Monitor, result: MonitorResult
+    ) -> tuple[AlertChanges, builtins.list[Alert]]:
+        """What ``result``'s check outcomes do to the stored alerts, and the alerts read to decide."""
+        read: builtins.list[Alert] = []
+
+        def latest(check: str) -> Alert | None:
+            found = self._latest_alert(monitor.name, check)
+            if found is not None:
+                read.append(found)
+            return found
+
+        changes = update_alerts(
+            monitor.name, result.id, result.checks, latest, result.created_at, monitor.cooldown_ms
+        )
+        return changes, read
 
     def _window(self, monitor: Monitor, at: int) -> tuple[int | None, pd.DataFrame]:
         start = None if monitor.window.ms is None else at - monitor.window.ms
@@ -278,6 +314,9 @@ class MonitorService:
     ) -> tuple[WindowData, builtins.list[str]]:
         from shipyard.serving.prediction_log import INPUT_PREFIX
 
+        answers = predictions  # failed requests too: only error_rate counts them
+        if "error" in predictions.columns and predictions["error"].notna().any():
+            predictions = predictions[predictions["error"].isna()].reset_index(drop=True)
         inputs = [c for c in predictions.columns if c.startswith(INPUT_PREFIX)]
         features = predictions[inputs].rename(columns=lambda c: c[len(INPUT_PREFIX) :])
         notes: builtins.list[str] = []
@@ -293,7 +332,12 @@ class MonitorService:
 
             profile = ReferenceProfile({}, 0)
         data = WindowData(
-            predictions, features, profile, self._monitoring(), lambda: self._reference_outputs(monitor)
+            predictions,
+            features,
+            profile,
+            self._monitoring(),
+            lambda: self._reference_outputs(monitor),
+            answers,
         )
         return data, notes
 
@@ -338,25 +382,19 @@ class MonitorService:
             return None
         if isinstance(reference, str):
             if reference.startswith(CONTENT_PREFIX):
+                digest = reference[len(CONTENT_PREFIX) :]
+                if not self._content().exists(digest):
+                    raise InvalidInputError(
+                        f"reference {reference!r}: no such content in the artifact store; "
+                        "give a dataset reference or a DataFrame"
+                    )
                 return reference
             if self._datasets is None:
                 raise InvalidInputError(
                     f"{reference!r} looks like a dataset reference, but there is no workspace"
                 )
             return self._datasets().get(reference).ref
-        import pandas as pd
-        import pyarrow.parquet as pq
-
-        if not isinstance(reference, pd.DataFrame):
-            raise InvalidInputError(
-                "a reference is a dataset reference like 'transactions@3' or a DataFrame, "
-                f"got {type(reference).__name__}"
-            )
-        with tempfile.TemporaryDirectory(prefix="shipyard-reference-") as tmp:
-            path = Path(tmp) / "reference.parquet"
-            pq.write_table(_arrow(reference), path)
-            digest, _ = self._content().put_file(path)
-        return CONTENT_PREFIX + digest
+        return store_reference_frame(reference, self._content())
 
     def reference_frame(self, monitor: Monitor) -> pd.DataFrame | None:
         """The reference data of ``monitor`` as a DataFrame (None without a reference)."""
@@ -423,6 +461,24 @@ def _checked(items: Sequence[Any], kind: type, what: str) -> builtins.list[Any]:
     if isinstance(items, str | bytes) or not all(isinstance(i, kind) for i in items):
         raise InvalidInputError(f"{what} must be a list of sy.{what}.* objects")
     return list(items)
+
+
+def store_reference_frame(reference: Any, content: Any) -> str:
+    """Keep a DataFrame reference as Parquet in ``content`` (a content store, local or a server's):
+    its ``"content:<digest>"`` ref."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    if not isinstance(reference, pd.DataFrame):
+        raise InvalidInputError(
+            "a reference is a dataset reference like 'transactions@3' or a DataFrame, "
+            f"got {type(reference).__name__}"
+        )
+    with tempfile.TemporaryDirectory(prefix="shipyard-reference-") as tmp:
+        path = Path(tmp) / "reference.parquet"
+        pq.write_table(_arrow(reference), path)
+        digest, _ = content.put_file(path)
+    return CONTENT_PREFIX + str(digest)
 
 
 def _arrow(frame: pd.DataFrame) -> Any:

@@ -34,6 +34,8 @@ def monitor(
     predictions; ``checks`` from ``sy.checks``, ``actions`` from ``sy.actions``;
     ``cooldown``: an alert of a check that fired less than this long ago is re-opened,
     not fired again. Run it with ``shipyard monitors run NAME`` or let ``shipyard
-    scheduler`` run it every window.
+    scheduler`` run it every window. With ``SHIPYARD_URI=http(s)://...`` the server checks,
+    keeps and runs it (a DataFrame reference is uploaded to its artifact store first).
+    A notify webhook is shown redacted; ``webhook="env:NAME"`` keeps it out of the spec.
     """
     return current_workspace().monitors.create(name, deployment, reference, window, checks, actions, cooldown)

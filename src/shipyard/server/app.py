@@ -23,6 +23,7 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
         health,
         metrics,
         models,
+        monitors,
         runs,
         tokens,
         validation,
@@ -53,5 +54,6 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
     app.include_router(runs.search_router)
     app.include_router(features.router)  # the feature store
     app.include_router(deployments.router)  # serving's control plane
+    app.include_router(monitors.router)  # monitors and their alerts
     app.include_router(metrics.router)  # Prometheus gauges of the monitors
     return app

@@ -15,7 +15,9 @@ that cannot be written is retried, then dropped and counted (``failed``).
 (int64), ``deployment``, ``route``, ``model_version`` (``"fraud:7"``), ``shadow``
 (bool), ``latency_ms`` (float64), ``prediction`` (JSON text: one model may answer a
 number, a class name or a list), ``probabilities`` (list<float64>, null when not
-asked), ``inputs`` (the request's row as JSON text, always), and one typed column
+asked), ``inputs`` (the request's row as JSON text, always), ``status`` (int32: the HTTP
+status answered, 200 for a prediction), ``error`` (null, or why the request failed: a
+failed request is logged with a null ``prediction``), and one typed column
 ``input.<name>`` per input whose values in the segment are flat scalars of one kind
 (bool, int64, float64 or string). Readers (DuckDB ``union_by_name``) unify segments
 whose typed columns differ.
@@ -50,10 +52,13 @@ RECORD_KEYS = (
     "probabilities",
     "latency_ms",
     "shadow",
+    "status",
+    "error",
 )
 INPUT_PREFIX = "input."
 WARN_EVERY_S = 10.0
 WRITE_ATTEMPTS = 3
+CONVERT_CHUNK = 256  # values converted to Arrow per call (see _array)
 
 #: What the logger calls to store one segment: ``write(deployment, records)``.
 SegmentWriter = Callable[[str, list[dict[str, Any]]], None]
@@ -100,7 +105,10 @@ class PredictionLogger:
         self.capacity = capacity
         self.segment_rows = segment_rows
         self.flush_interval_s = flush_interval_s
-        self._queue: queue.Queue[dict[str, Any] | _Flush] = queue.Queue(maxsize=capacity)
+        # Items are lists of records (one hand-over each: one wake-up of the writer for many
+        # records); ``_queued`` counts the records in it, ``capacity`` bounds that count.
+        self._queue: queue.Queue[list[dict[str, Any]] | _Flush] = queue.Queue()
+        self._queued = 0
         self._lock = threading.Lock()  # guards the buffers, the records being written and counters
         self._buffers: dict[str, list[dict[str, Any]]] = {}
         self._writing: list[dict[str, Any]] = []
@@ -120,22 +128,34 @@ class PredictionLogger:
     def log(self, record: dict[str, Any]) -> bool:
         """Queue one record (keys: :data:`RECORD_KEYS`); False when it was dropped (queue full or
         logger closed). Never blocks."""
-        if self._closed:
-            self._drop("the prediction logger is closed")
-            return False
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
-            self._drop(f"the prediction log queue is full ({self.capacity} records)")
-            return False
-        with self._lock:
-            self._logged += 1
-        return True
+        return self.log_many([record]) == 1
 
-    def _drop(self, why: str) -> None:
+    def log_many(self, records: list[dict[str, Any]]) -> int:
+        """Queue ``records`` at once (one wake-up of the writer thread for all of them); how many
+        were accepted: those beyond the capacity, or all when the logger is closed, are dropped
+        and counted. Never blocks."""
+        if not records:
+            return 0
+        if self._closed:
+            self._drop("the prediction logger is closed", len(records))
+            return 0
+        with self._lock:
+            room = self.capacity - self._queued
+            accepted = records if len(records) <= room else records[: max(room, 0)]
+            self._queued += len(accepted)
+            self._logged += len(accepted)
+        if accepted:
+            self._queue.put_nowait(accepted)
+        if len(accepted) < len(records):
+            self._drop(
+                f"the prediction log queue is full ({self.capacity} records)", len(records) - len(accepted)
+            )
+        return len(accepted)
+
+    def _drop(self, why: str, count: int = 1) -> None:
         now = time.monotonic()
         with self._lock:
-            self._dropped += 1
+            self._dropped += count
             dropped = self._dropped
             warn = now - self._last_warning >= WARN_EVERY_S
             if warn:
@@ -171,7 +191,7 @@ class PredictionLogger:
 
     def stats(self) -> LoggerStats:
         with self._lock:
-            pending = self._queue.qsize() + self._buffered + len(self._writing)
+            pending = self._queued + self._buffered + len(self._writing)
             return LoggerStats(
                 self._logged, self._dropped, self._written, self._failed, self._segments, pending
             )
@@ -180,7 +200,7 @@ class PredictionLogger:
         """``{request_id: deployment}`` of those ids whose records are logged but not yet written."""
         wanted = set(request_ids)
         with self._queue.mutex:
-            queued = [r for r in self._queue.queue if isinstance(r, dict)]
+            queued = [r for item in self._queue.queue if isinstance(item, list) for r in item]
         with self._lock:
             held = [r for b in self._buffers.values() for r in b] + self._writing
         found: dict[str, str] = {}
@@ -205,7 +225,7 @@ class PredictionLogger:
             if self._due():
                 self._write_all()
 
-    def _next(self) -> dict[str, Any] | _Flush | None:
+    def _next(self) -> list[dict[str, Any]] | _Flush | None:
         """The next item, waiting at most until the oldest held record is due."""
         with self._lock:
             oldest = self._oldest
@@ -215,17 +235,23 @@ class PredictionLogger:
         except queue.Empty:
             return None
 
-    def _hold(self, record: dict[str, Any]) -> None:
-        problem = _problem(record)
-        if problem is not None:
-            log.error("prediction record refused: %s", problem)
-            with self._lock:
-                self._failed += 1
-            return
+    def _hold(self, records: list[dict[str, Any]]) -> None:
+        kept: dict[str, list[dict[str, Any]]] = {}
+        refused = 0
+        for record in records:
+            problem = _problem(record)
+            if problem is not None:
+                log.error("prediction record refused: %s", problem)
+                refused += 1
+                continue
+            kept.setdefault(record["deployment"], []).append(record)
         with self._lock:
-            self._buffers.setdefault(str(record.get("deployment")), []).append(record)
-            self._buffered += 1
-            if self._oldest is None:
+            self._queued -= len(records)
+            self._failed += refused
+            for deployment, batch in kept.items():
+                self._buffers.setdefault(deployment, []).extend(batch)
+            self._buffered += len(records) - refused
+            if self._oldest is None and len(records) > refused:
                 self._oldest = time.monotonic()
 
     def _due(self) -> bool:
@@ -295,27 +321,53 @@ def segment_table(records: list[dict[str, Any]]) -> pa.Table:
     """The Parquet table of one segment (columns in the module docstring)."""
     import pyarrow as pa
 
-    columns: dict[str, pa.Array] = {
-        "request_id": pa.array([str(r["request_id"]) for r in records], pa.string()),
-        "ts_ms": pa.array([int(r["ts_ms"]) for r in records], pa.int64()),
-        "deployment": pa.array([str(r["deployment"]) for r in records], pa.string()),
-        "route": pa.array([_text(r.get("route")) for r in records], pa.string()),
-        "model_version": pa.array([_text(r.get("model_version")) for r in records], pa.string()),
-        "shadow": pa.array([bool(r.get("shadow", False)) for r in records], pa.bool_()),
-        "latency_ms": pa.array([_float(r.get("latency_ms")) for r in records], pa.float64()),
-        "prediction": pa.array([_json(r.get("prediction")) for r in records], pa.string()),
-        "probabilities": pa.array([_floats(r.get("probabilities")) for r in records], pa.list_(pa.float64())),
-        "inputs": pa.array([_json(r.get("inputs")) for r in records], pa.string()),
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        "request_id": _array([str(r["request_id"]) for r in records], pa.string()),
+        "ts_ms": _array([int(r["ts_ms"]) for r in records], pa.int64()),
+        "deployment": _array([str(r["deployment"]) for r in records], pa.string()),
+        "route": _array([_text(r.get("route")) for r in records], pa.string()),
+        "model_version": _array([_text(r.get("model_version")) for r in records], pa.string()),
+        "shadow": _array([bool(r.get("shadow", False)) for r in records], pa.bool_()),
+        "latency_ms": _array([_float(r.get("latency_ms")) for r in records], pa.float64()),
+        "prediction": _array([_json(r.get("prediction")) for r in records], pa.string()),
+        "probabilities": _array([_floats(r.get("probabilities")) for r in records], pa.list_(pa.float64())),
+        "inputs": _array([_json(r.get("inputs")) for r in records], pa.string()),
+        "status": _array([_status(r) for r in records], pa.int32()),
+        "error": _array([_text(r.get("error")) for r in records], pa.string()),
     }
+    # A failed request's inputs stay in ``inputs`` only: its values may be of any kind (that
+    # may be why it failed) and must not cost the answered rows their typed columns.
     inputs: list[Mapping[str, Any]] = [
-        r["inputs"] if isinstance(r.get("inputs"), Mapping) else {} for r in records
+        r["inputs"] if isinstance(r.get("inputs"), Mapping) and r.get("error") is None else {}
+        for r in records
     ]
     for name, array in _typed_inputs(inputs).items():
         columns[INPUT_PREFIX + name] = array
     return pa.table(columns)
 
 
-def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
+def _array(values: list[Any], type: pa.DataType | None = None) -> pa.Array | pa.ChunkedArray:
+    """``pa.array(values, type)`` converted ``CONVERT_CHUNK`` values at a time.
+
+    Converting Python objects holds the GIL for the whole call: one call over a segment's
+    ten thousand rows would stall the event loop serving requests for tens of
+    milliseconds. Between chunks the loop gets its turn. Chunks that infer different
+    types (ints in one, floats in the next) are converted again in one call, so the
+    result is what ``pa.array(values)`` infers.
+    """
+    import pyarrow as pa
+
+    if len(values) <= CONVERT_CHUNK:
+        return pa.array(values, type)
+    parts = [pa.array(values[i : i + CONVERT_CHUNK], type) for i in range(0, len(values), CONVERT_CHUNK)]
+    kinds = {p.type for p in parts if p.type != pa.null()}
+    if len(kinds) > 1:
+        return pa.array(values, type)
+    kind = kinds.pop() if kinds else pa.null()
+    return pa.chunked_array([p if p.type == kind else p.cast(kind) for p in parts], kind)
+
+
+def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array | pa.ChunkedArray]:
     """One typed array per input whose values are flat scalars of one kind (None allowed): bool,
     int64, float64 (ints mixed with floats count as floats, when every int is exact as a
     float: beyond 2**53 the column is left out rather than rounded) or string.
@@ -329,13 +381,16 @@ def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
 
     import pyarrow as pa
 
+    fast = _float_columns(rows)
+    if fast is not None:
+        return fast
     numbers = {pa.int64(), pa.float64()}
     kept = {pa.bool_(), pa.string(), *numbers}
-    typed: dict[str, pa.Array] = {}
+    typed: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in dict.fromkeys(itertools.chain.from_iterable(rows)):
         values = [row.get(name) for row in rows]
         try:
-            array = pa.array(values)
+            array = _array(values)
         except (pa.ArrowException, OverflowError, ValueError, TypeError):
             continue
         if array.type in numbers and bool in set(map(type, values)):
@@ -343,6 +398,43 @@ def _typed_inputs(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array]:
         if array.type in kept:
             typed[str(name)] = array
     return typed
+
+
+def _status(record: Mapping[str, Any]) -> int:
+    status = record.get("status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    return 200 if record.get("error") is None else 500
+
+
+def _float_columns(rows: list[Mapping[str, Any]]) -> dict[str, pa.Array] | None:
+    """The typed columns of rows that all have the same keys and only float values (rows of a
+    failed request, empty, give nulls), built from one float matrix; None for any other rows.
+
+    The common case of a numeric model's log: a few C-level passes instead of a Python loop
+    over every value of every input.
+    """
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    present = [row for row in rows if row]
+    if not present:
+        return None
+    keys = list(present[0])
+    width = len(keys)
+    if any(type(row) is not dict or len(row) != width or list(row) != keys for row in present):
+        return None
+    if set(map(type, itertools.chain.from_iterable(row.values() for row in present))) != {float}:
+        return None
+    matrix = np.array([list(row.values()) for row in present], dtype=np.float64)
+    if len(present) == len(rows):
+        return {str(name): pa.array(matrix[:, j]) for j, name in enumerate(keys)}
+    empty = np.array([not row for row in rows])
+    full = np.zeros((len(rows), width), dtype=np.float64)
+    full[~empty] = matrix
+    return {str(name): pa.array(full[:, j], mask=empty) for j, name in enumerate(keys)}
 
 
 def _text(value: Any) -> str | None:

@@ -178,6 +178,8 @@ def _empty(with_labels: bool) -> pa.Table:
         ("prediction", pa.string()),
         ("probabilities", pa.list_(pa.float64())),
         ("inputs", pa.string()),
+        ("status", pa.int32()),
+        ("error", pa.string()),
     ]
     if with_labels:
         fields += [("label", pa.string()), ("label_ts_ms", pa.int64())]
@@ -193,6 +195,12 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     import pandas as pd
 
     frame = table.to_pandas()
+    # Segments written before failures were logged have neither column: all answered.
+    if "status" not in frame.columns:
+        frame["status"] = 200
+    frame["status"] = frame["status"].fillna(200).astype("int64")
+    if "error" not in frame.columns:
+        frame["error"] = None
     frame["prediction"] = _decoded(table.column("prediction").to_pylist())
     if "label" in frame.columns:
         frame["label"] = _decoded(table.column("label").to_pylist())

@@ -69,6 +69,9 @@ MAX_ATTEMPTS = 20  # compare-and-set retries of a weight change racing other cha
 Time = datetime | int | str | None
 
 
+DICTIONARY_COLUMNS = ["deployment", "route", "model_version", "shadow", "status", "error"]
+
+
 class ServingService:
     """Deployments and their versioned specs, route statuses, the prediction log and feedback.
 
@@ -283,7 +286,9 @@ class ServingService:
         table = table.replace_schema_metadata({"shipyard.prediction_log": "1"})
         with tempfile.TemporaryDirectory(prefix="shipyard-predictions-") as tmp:
             path = Path(tmp) / "segment.parquet"
-            pq.write_table(table, path, compression="zstd")
+            # Dictionary-encode only the few-valued columns: trying it on ids, inputs and
+            # floats costs time and gains nothing.
+            pq.write_table(table, path, compression="zstd", use_dictionary=DICTIONARY_COLUMNS)
             digest, _ = self.content.put_file(path)
         bounds = pc.min_max(table["ts_ms"]).as_py()
         segment = PredictionSegment(

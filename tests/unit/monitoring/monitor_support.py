@@ -3,9 +3,11 @@ and traffic written straight into the prediction log."""
 
 from __future__ import annotations
 
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
@@ -70,6 +72,8 @@ def traffic(
                 "probabilities": None if failed else [float(p) for p in proba[i]],
                 "latency_ms": latency + (i % 7) * 0.1,
                 "shadow": False,
+                "status": 500 if failed else 200,
+                "error": "the model failed" if failed else None,
             }
         )
     ws.serving.write_segment("fraud-svc", records)
@@ -80,3 +84,21 @@ def label(ws: Workspace, ids: list[str], frame: pd.DataFrame) -> None:
     ws.serving.record_feedback(
         [{"request_id": i, "label": int(y)} for i, y in zip(ids, frame["fraud"], strict=True)]
     )
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver: keeps each body and path, answers ``status``."""
+
+    bodies: list[dict[str, object]] = []
+    paths: list[str] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        Receiver.bodies.append(orjson.loads(self.rfile.read(length)))
+        Receiver.paths.append(self.path)
+        self.send_response(Receiver.status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from collections.abc import Callable, Sequence
 
-import orjson
 import pytest
 
 import shipyard as sy
 from shipyard.core.errors import InvalidInputError
+from shipyard.monitoring.monitor_models import Alert, MonitorResult
+from shipyard.monitoring.monitors import MonitorService
+from shipyard.monitoring.store.sql import SqlMonitorStore
 from shipyard.workspace import Workspace
 from tests.conftest import free_port
 
-from .monitor_support import HOUR, T0, deploy, make_frame, register, traffic
-
-
-class Receiver(BaseHTTPRequestHandler):
-    bodies: list[dict[str, object]] = []
-    status = 200
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        Receiver.bodies.append(orjson.loads(self.rfile.read(length)))
-        self.send_response(Receiver.status)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    Receiver.bodies, Receiver.status = [], 200
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
-    server.server_close()
+from .monitor_support import HOUR, T0, Receiver, deploy, make_frame, register, traffic
 
 
 @pytest.fixture
@@ -107,3 +82,41 @@ def test_action_builders_refuse_bad_input() -> None:
         sy.actions.canary(promote_after=0)
     with pytest.raises(InvalidInputError, match="on must be"):
         sy.actions.rollback(model="fraud", on="sometimes")
+
+
+class RacedStore(SqlMonitorStore):
+    """A real store where another evaluation of the monitor lands between this one's read of
+    the alerts and its write (as a second scheduler, or `monitors run` on a server, would)."""
+
+    rival: Callable[[], object] | None = None
+
+    def add_result(self, result: MonitorResult, alerts: list[Alert], read: Sequence[Alert] = ()) -> None:
+        rival, self.rival = self.rival, None
+        if rival is not None:
+            rival()
+        super().add_result(result, alerts, read)
+
+
+def test_racing_evaluations_fire_and_notify_once(deployed: Workspace, receiver: str) -> None:
+    ws = deployed
+    store = RacedStore(ws.settings.uri)
+    service = MonitorService(
+        lambda: store,
+        monitoring=lambda: ws.monitoring,
+        serving=lambda: ws.serving,
+        registry=lambda: ws.registry,
+        content=lambda: ws.content,
+        audit=lambda: ws.audit,
+    )
+    _drifting(ws, [sy.actions.notify(webhook=receiver, retries=0)])
+    rival: list[MonitorResult] = []
+    store.rival = lambda: rival.append(service.run("m", now=T0 + HOUR))
+    mine = service.run("m", now=T0 + HOUR)
+    [first] = rival
+    assert [a["status"] for a in first.actions] == ["ok"] and len(first.alerts) == 1
+    assert (mine.alerts, mine.actions) == ((), ())  # worked out again: de-duplicated, not fired
+    assert len(Receiver.bodies) == 1
+    [alert] = ws.monitors.alerts("m")
+    assert (alert.state, alert.count, alert.id) == ("firing", 2, first.alerts[0])
+    assert [e.action for e in ws.audit.list_events()].count("alert.fired") == 1
+    assert {r.id for r in ws.monitors.results("m")} == {first.id, mine.id}

@@ -40,6 +40,10 @@ def test_create_refuses_bad_input(deployed: Workspace) -> None:
         sy.monitor("m", "fraud-svc", reference=make_frame(10, 1), window="soon")
     with pytest.raises(InvalidInputError, match="share a name"):
         sy.monitor("m", "fraud-svc", checks=[sy.checks.latency(), sy.checks.latency()])
+    with pytest.raises(InvalidInputError, match="no such content"):
+        sy.monitor("m", "fraud-svc", reference="content:blake3:" + "0" * 64, checks=[sy.checks.latency()])
+    with pytest.raises(InvalidInputError, match="Prometheus duration"):
+        deployed.monitors.alert_rules("5 minutes")
 
 
 def test_empty_window_says_so_without_alerting(deployed: Workspace) -> None:

@@ -133,6 +133,8 @@ def test_columns_and_types_of_the_frame(serving: ServingService) -> None:
         "prediction",
         "probabilities",
         "inputs",
+        "status",
+        "error",
         "input.amount",
         "input.age",
         "input.country",

@@ -1,13 +1,18 @@
 """Monitor storage on SQLite or PostgreSQL (SQLAlchemy Core on the tables of migration 0007).
 
-A monitor's next version is ``max(version) + 1`` inside the inserting transaction; a
-racing insert of the same version fails on the primary key and is retried once.
-Alerts are upserted by id with the result that touched them, in one transaction.
+Writers of one monitor are serialised: on SQLite every write transaction starts with
+``BEGIN IMMEDIATE``; on PostgreSQL a transaction first takes the advisory lock of the
+monitor's name (``pg_advisory_xact_lock``, released at commit or rollback). Inside it a
+monitor's next version is ``max(version) + 1`` (or nothing, when the latest version has
+the same content), and a result's alerts are checked (the ones its evaluation read are
+unchanged, no second firing alert of a check) before they are upserted by id with the
+result, in the same transaction.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,37 +24,51 @@ from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.db import tables as t
 from shipyard.db.sql_store import SqlStore
 from shipyard.monitoring.monitor_models import Alert, Monitor, MonitorResult
-from shipyard.monitoring.store.base import MonitorStore
+from shipyard.monitoring.store.base import MonitorStore, firing_conflict, stale_alert
 
 __all__ = ["SqlMonitorStore"]
 
 M, R, A = t.monitors, t.monitor_results, t.alerts
+LOCK_PREFIX = "shipyard.monitor:"
 
 
 class SqlMonitorStore(SqlStore, MonitorStore):
     """Monitor store on a SQL database chosen by URI."""
 
+    def _lock(self, conn: Connection, name: str) -> None:
+        """Serialise this transaction with the other writers of monitor ``name`` (PostgreSQL)."""
+        if not self.is_sqlite:
+            key = sa.func.hashtextextended(LOCK_PREFIX + name, 0)
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
     def create_monitor(self, draft: Monitor) -> Monitor:
         def write(conn: Connection) -> int:
-            current = conn.execute(sa.select(sa.func.max(M.c.version)).where(M.c.name == draft.name)).scalar()
-            number = int(current or 0) + 1
+            self._lock(conn, draft.name)
+            latest = conn.execute(
+                sa.select(M.c.version, M.c.spec)
+                .where(M.c.name == draft.name)
+                .order_by(M.c.version.desc())
+                .limit(1)
+            ).first()
+            spec = orjson.dumps(draft.content())
+            if latest is not None and orjson.loads(latest.spec) == orjson.loads(spec):
+                return int(latest.version)
+            number = 1 if latest is None else int(latest.version) + 1
             conn.execute(
                 M.insert().values(
                     name=draft.name,
                     version=number,
-                    spec=orjson.dumps(draft.content()).decode(),
+                    spec=spec.decode(),
                     created_at=draft.created_at,
                     created_by=draft.created_by,
                 )
             )
             return number
 
-        for _ in range(2):
-            try:
-                return self.get_monitor(draft.name, self._write(write))
-            except IntegrityError:
-                continue
-        raise ConflictError(f"monitor {draft.name!r} changed meanwhile; try again")
+        try:
+            return self.get_monitor(draft.name, self._write(write))
+        except IntegrityError as exc:  # only without the lock, which every writer here takes
+            raise ConflictError(f"monitor {draft.name!r} changed meanwhile; try again") from exc
 
     def get_monitor(self, name: str, version: int | None = None) -> Monitor:
         query = sa.select(M).where(M.c.name == name)
@@ -68,26 +87,42 @@ class SqlMonitorStore(SqlStore, MonitorStore):
         )
         return [_monitor(r) for r in self._read(lambda conn: conn.execute(query).all())]
 
-    def add_result(self, result: MonitorResult, alerts: list[Alert]) -> None:
+    def add_result(self, result: MonitorResult, alerts: list[Alert], read: Sequence[Alert] = ()) -> None:
         def write(conn: Connection) -> None:
-            conn.execute(
-                R.insert().values(
-                    id=result.id,
-                    monitor=result.monitor,
-                    monitor_version=result.monitor_version,
-                    created_at=result.created_at,
-                    status=result.status,
-                    n_predictions=result.n_predictions,
-                    result=_json(result.to_dict()),
+            self._lock(conn, result.monitor)
+            if read:
+                rows = conn.execute(sa.select(A).where(A.c.id.in_(sorted({a.id for a in read})))).all()
+                conflict = stale_alert(read, {r.id: _alert(r) for r in rows})
+                if conflict is not None:
+                    raise ConflictError(conflict)
+            if alerts:
+                monitors = sorted({a.monitor for a in alerts})
+                firing = sa.select(A.c.monitor, A.c.check, A.c.id).where(
+                    A.c.monitor.in_(monitors), A.c.state == "firing"
                 )
-            )
+                rows = conn.execute(firing).all()
+                conflict = firing_conflict(alerts, {(r.monitor, r.check): r.id for r in rows})
+                if conflict is not None:
+                    raise ConflictError(conflict)
+            conn.execute(R.insert().values(id=result.id, **_result_row(result)))
             for alert in alerts:
                 values = _alert_row(alert)
                 done = conn.execute(A.update().where(A.c.id == alert.id).values(values))
                 if done.rowcount == 0:
                     conn.execute(A.insert().values(id=alert.id, **values))
 
-        self._write(write)
+        try:
+            self._write(write)
+        except IntegrityError as exc:
+            raise ConflictError(f"a monitor result with id {result.id} is already stored") from exc
+
+    def update_result(self, result: MonitorResult) -> None:
+        def write(conn: Connection) -> int:
+            done = conn.execute(R.update().where(R.c.id == result.id).values(_result_row(result)))
+            return int(done.rowcount)
+
+        if self._write(write) == 0:
+            raise NotFoundError(f"no monitor result {result.id}")
 
     def list_results(self, monitor: str, limit: int = 100) -> list[MonitorResult]:
         query = (
@@ -117,6 +152,17 @@ def _monitor(row: Any) -> Monitor:
     return Monitor.from_content(row.name, orjson.loads(row.spec), row.version, row.created_at, row.created_by)
 
 
+def _result_row(result: MonitorResult) -> dict[str, Any]:
+    return {
+        "monitor": result.monitor,
+        "monitor_version": result.monitor_version,
+        "created_at": result.created_at,
+        "status": result.status,
+        "n_predictions": result.n_predictions,
+        "result": result.to_json().decode(),
+    }
+
+
 def _alert_row(alert: Alert) -> dict[str, Any]:
     values = alert.to_dict()
     values.pop("id")
@@ -127,13 +173,3 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
 
 def _alert(row: Any) -> Alert:
     return Alert(**{c.name: getattr(row, c.name) for c in A.columns})
-
-
-def _json(data: dict[str, Any]) -> str:
-    return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain).decode()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float):
-        return None
-    return str(value)

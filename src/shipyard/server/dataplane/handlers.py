@@ -51,6 +51,7 @@ async def predict(plane: DataPlane, call: Call) -> None:
     """``POST /v1/deployments/{name}/predict`` (plain ASGI: see :class:`~.wire.Call`)."""
     started = time.perf_counter()
     name = call.path_params["name"]
+    deployment = route = columns = None
     try:
         deployment = plane.deployment(name)
         body = await call.json(plane.max_body_bytes)
@@ -61,6 +62,8 @@ async def predict(plane: DataPlane, call: Call) -> None:
         answer = await plane.inference.predict(deployment, columns, key, proba, route)
     except RequestRejected as exc:
         plane.metrics.error(name, exc.status)
+        if deployment is not None:  # a failure of a served deployment goes to its prediction log
+            plane.inference.record_failure(name, route, columns, call.request_id, started, exc)
         await call.answer(error_body(exc, call.request_id), exc.status)
         return
     plane.inference.record(name, answer, call.request_id, started)

@@ -144,6 +144,40 @@ class Inference:
                 shadow=False,
             )
 
+    def record_failure(
+        self,
+        deployment: str,
+        route: LiveRoute | None,
+        columns: Columns | None,
+        request_id: str,
+        started: float,
+        exc: RequestRejected,
+    ) -> None:
+        """Log a request ``deployment`` refused or failed: one record with a null prediction, the
+        status answered and the error (what the ``error_rate`` check counts)."""
+        if self.logger is None:
+            return
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        rows: list[dict[str, Any]] = [{}] if columns is None else (columns.rows() or [{}])
+        self._held.extend(
+            {
+                "request_id": request_id if len(rows) == 1 else f"{request_id}/{i}",
+                "ts_ms": int(time.time() * 1000),
+                "deployment": deployment,
+                "route": None if route is None else route.name,
+                "model_version": None if route is None else route.target.model_version,
+                "inputs": row,
+                "prediction": None,
+                "probabilities": None,
+                "latency_ms": latency_ms,
+                "shadow": False,
+                "status": exc.status,
+                "error": exc.message,
+            }
+            for i, row in enumerate(rows)
+        )
+        self._schedule_hand_over()
+
     def _log(
         self,
         deployment: str,
@@ -175,7 +209,10 @@ class Inference:
                     "shadow": shadow,
                 }
             )
-        if len(held) >= HAND_OVER_RECORDS:
+        self._schedule_hand_over()
+
+    def _schedule_hand_over(self) -> None:
+        if len(self._held) >= HAND_OVER_RECORDS:
             self.hand_over()
         elif self._hand_over_at is None:
             self._hand_over_at = asyncio.get_running_loop().call_later(HAND_OVER_S, self.hand_over)
@@ -191,10 +228,8 @@ class Inference:
             self._hand_over_at.cancel()
             self._hand_over_at = None
         held, self._held = self._held, []
-        if self.logger is not None:
-            log_record = self.logger.log
-            for record in held:
-                log_record(record)
+        if self.logger is not None and held:
+            self.logger.log_many(held)
 
     # -- shadows ---------------------------------------------------------------------------
     def send_to_shadows(self, deployment: LiveDeployment, answer: Answer, request_id: str) -> None:

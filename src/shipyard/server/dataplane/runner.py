@@ -10,6 +10,7 @@ the prediction log.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,12 +37,20 @@ class AppFactory:
         from shipyard.server.dataplane.app import create_dataplane
         from shipyard.workspace import Workspace
 
-        return create_dataplane(Workspace(self.settings), self.options, close_workspace=True)
+        options = dataclasses.replace(self.options, freeze_gc=True)  # a process that only serves
+        return create_dataplane(Workspace(self.settings), options, close_workspace=True)
+
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 def serve(settings: Settings, options: DataPlaneOptions, host: str, port: int, workers: int = 1) -> None:
     """Serve until interrupted."""
     import uvicorn
+
+    # The prediction log's writer thread shares the GIL with the event loop: a short switch
+    # interval (the default is 5 ms) keeps the loop's wait for it, and so tail latency, short.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     from shipyard.server.dataplane.transport import HttpProtocol
 

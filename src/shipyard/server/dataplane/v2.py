@@ -133,6 +133,7 @@ async def infer(plane: DataPlane, call: Call) -> None:
     """``POST /v2/models/{name}[/versions/{v}]/infer`` (plain ASGI: see :class:`~.wire.Call`)."""
     started = time.perf_counter()
     name = call.path_params["name"]
+    deployment = route = columns = None
     try:
         deployment, pinned = _target(plane, call.path_params)
         body = await call.json(plane.max_body_bytes)
@@ -146,6 +147,8 @@ async def infer(plane: DataPlane, call: Call) -> None:
         answer = await plane.inference.predict(deployment, columns, key, "predict_proba" in wanted, route)
     except RequestRejected as exc:
         plane.metrics.error(name, exc.status)
+        if deployment is not None:  # a failure of a served deployment goes to its prediction log
+            plane.inference.record_failure(name, route, columns, call.request_id, started, exc)
         await call.answer({"error": exc.message}, exc.status)
         return
     plane.inference.record(name, answer, call.request_id, started)
