@@ -191,6 +191,10 @@ def _online(
     if _ok(http) and "floor" in http:
         floor = {"online": http["floor"]}
         rows.append(["online read, HTTP floor (bare Starlette)", lat(floor), "", "", "", ""])
+    if _ok(http) and "httpx" in http:
+        rows.append(["online read, HTTP via httpx (Shipyard)", lat(http["httpx"]), "", "", "", ""])
+        floor = {"online": http["httpx"]["floor"]}
+        rows.append(["online read, HTTP via httpx, floor", lat(floor), "", "", "", ""])
     if redis is not None:
         rows.append(["online read, Redis (Shipyard)", lat(redis), "", "", "", ""])
     entry["values"] = [

@@ -4,9 +4,10 @@
 
 - ``historical``: point-in-time retrieval of the entity frame (read before the clock starts).
 - ``online``: materialize every entity into the online store, then read one entity at a time.
-- ``http`` (Shipyard only): read one entity at a time from a running ``shipyard server`` with a
-  keep-alive ``httpx.Client``; ``--url`` gives the server. Each read takes turns with the same
-  read against ``floor_app`` (``--floor-url``), the least an HTTP read can cost here.
+- ``http`` (Shipyard only): read one entity at a time from a running ``shipyard server``
+  (``--url``) with a lean keep-alive ``http.client`` connection, and with a keep-alive
+  ``httpx.Client``. Each read takes turns with the same read against ``floor_app``
+  (``--floor-url``), the least an HTTP read can cost here.
 
 The data folder holds ``features.parquet``, ``entities.parquet`` and ``meta.json`` (written by
 ``features.py --generate``). Each worker reports its time, the peak RSS during the timed call
@@ -221,8 +222,38 @@ def sy_online(meta: dict[str, Any], data: Path) -> dict[str, Any]:
     return {"materialize_s": seconds, **memory, "online": summary, "sample": sample}
 
 
+def lean_reader(url: str, refs: list[str]) -> Callable[[int], Any]:
+    """Reads over one keep-alive ``http.client`` connection: headers and body in one ``send``.
+
+    A client that costs little, so the time measured is the server's and the network's:
+    the request is encoded and the answer decoded (``json``), as any client must.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30.0)
+    headers = {"Content-Type": "application/json"}
+
+    def read(entity: int) -> Any:
+        body = json.dumps({"entity_rows": [{"user_id": entity}], "features": refs}).encode()
+        conn.request("POST", "/api/v1/features/online", body, headers)
+        response = conn.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST /api/v1/features/online: {response.status} {data[:500]!r}")
+        return json.loads(data)
+
+    return read
+
+
 def sy_http(meta: dict[str, Any], url: str, floor_url: str) -> dict[str, Any]:
-    """Reads over HTTP, taking turns with the same reads against :func:`floor_app` at ``floor_url``."""
+    """Reads over HTTP, taking turns with the same reads against :func:`floor_app` at ``floor_url``.
+
+    Two clients, each against both servers: a lean ``http.client`` connection (the target's
+    measure) and a keep-alive ``httpx.Client``, whose own cost (a few hundred microseconds
+    a request here) is reported beside it.
+    """
     import httpx
 
     refs = [f"{VIEW}:{f}" for f in meta["features"]]
@@ -240,11 +271,18 @@ def sy_http(meta: dict[str, Any], url: str, floor_url: str) -> dict[str, Any]:
 
             return read
 
-        ours, least = paired_latencies([reader(client), reader(floor)], meta["read_entities"])
-        read = reader(client)
+        readers = [lean_reader(url, refs), lean_reader(floor_url, refs), reader(client), reader(floor)]
+        ours, least, ours_httpx, least_httpx = paired_latencies(readers, meta["read_entities"])
+        read = readers[0]
         sample = {str(e): _sy_values(read(e), meta["features"]) for e in meta["sample_entities"]}
         example = read(meta["read_entities"][0])
-    return {"online": ours, "floor": least, "example_response": example, "sample": sample}
+    return {
+        "online": ours,
+        "floor": least,
+        "httpx": {"online": ours_httpx, "floor": least_httpx},
+        "example_response": example,
+        "sample": sample,
+    }
 
 
 def floor_app() -> Any:

@@ -19,10 +19,13 @@ Workloads, each side in a fresh process and a fresh temporary directory:
 3. ``online``: 2,000 reads of one entity each, in-process, after 100 warm-up reads: p50/p99.
    Shipyard ``sy.features.online`` vs Feast ``get_online_features(...).to_dict()``: target p50
    no slower. Reported beside it: Shipyard over HTTP (``POST /api/v1/features/online`` to a
-   ``shipyard server`` process on the materialized home, keep-alive ``httpx.Client``; target
-   p50 <= 1 ms), the floor of such a read on this machine (the same client against a bare
-   Starlette route on uvicorn that answers a constant, read for read in turn with Shipyard's,
-   so both see the same load), and Shipyard with
+   ``shipyard server`` process on the materialized home; target p50 <= 1 ms) with a lean
+   keep-alive client (one ``http.client`` connection, the request sent in one write, JSON
+   encoded and decoded with ``json``), the floor of such a read on this machine (the same
+   client against a bare Starlette route on uvicorn that answers a constant, read for read
+   in turn with Shipyard's, so both see the same load), both again with a keep-alive
+   ``httpx.Client`` (which alone costs a few hundred microseconds a read, so that even the
+   floor misses 1 ms through it on a small machine), and Shipyard with
    ``SHIPYARD_ONLINE_URI`` on Redis (127.0.0.1:6379 db 14, its own key prefix, deleted
    afterwards; skipped when Redis is down).
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from shipyard.features.offline import T, Wanted, latest_rows
-from shipyard.features.onlinestore.codec import entity_keys, pack
+from shipyard.features.onlinestore.codec import compact, entity_keys, pack
 
 if TYPE_CHECKING:
     import duckdb
@@ -83,7 +83,7 @@ def _packed(chunk: pa.Table, names: tuple[str, ...], times: list[int]) -> list[b
     rows = chunk.select(list(names)).to_pylist()
     if all(_plain(chunk.column(n)) for n in names):
         dumps = orjson.dumps
-        return [dumps([at, row]) for at, row in zip(times, rows, strict=True)]
+        return [compact(dumps([at, row])) for at, row in zip(times, rows, strict=True)]
     return [pack(row, at) for at, row in zip(times, rows, strict=True)]
 
 

@@ -17,6 +17,11 @@ below it, so it matches the last row at or before ``t``. Times are integers in t
 source's resolution (micro- or nanoseconds); entity times are floored to it, which
 keeps every comparison exact. Only rows in the window that can matter are read, and
 the features travel through the join as columns: nothing passes through pandas.
+
+**Memory.** The join's sort holds some 50 bytes per source row. A large source is joined
+in passes: pass ``i`` of ``n`` takes the entity rows whose keys hash to ``i`` and only the
+source rows of those entities (a semi-join, so keys compare exactly as in the join), so
+each pass sorts about ``1/n`` of the source and the peak is that of one pass.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ if TYPE_CHECKING:
 T, KEY = "__sy_t", "__sy_k"
 _BIG = 9223372036854775807
 _EARLIEST = -(2**62)  # before any real time, in micro- or nanoseconds
+PASS_ROWS = 500_000
+"""Source rows per pass of the point-in-time join (some 25 MB of sort each; a pass reads the source)."""
+MAX_PASSES = 8
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,15 @@ def _keys(source: Source, prefix: str = "") -> list[str]:
     return [f"{prefix}{quote(k)}" for k in source.view.join_keys]
 
 
+def passes(rows: int | None) -> int:
+    """How many passes the point-in-time join of a source of ``rows`` rows takes.
+
+    >>> passes(None), passes(500_000), passes(1_000_000), passes(10**9)
+    (1, 1, 2, 8)
+    """
+    return max(1, min(MAX_PASSES, -(-(rows or 0) // PASS_ROWS)))
+
+
 def point_in_time(
     con: duckdb.DuckDBPyConnection, entity: str, span: tuple[int, int], wanted: Wanted
 ) -> pa.Table:
@@ -150,21 +167,11 @@ def point_in_time(
     it); the features of the matched rows are then fetched by place, so the join's sort
     never carries feature values (strings especially).
     """
-    source, ttl = wanted.source, wanted.ttl
-    earliest, latest = span
-    order = _order(con, source, None if ttl is None else earliest - ttl, latest)
-    time = source.time_sql()
-    rows = (
-        f"SELECT {', '.join(_keys(source))}, {order.source_key(time, source.created_sql())} AS {KEY} "
-        f"FROM {source.relation} WHERE {time} > {order.lo} AND {time} <= {latest}"
-    )
-    matched = f"s.{KEY} IS NOT NULL" if ttl is None else f"{order.time_of(f's.{KEY}')} > e.{T} - {ttl}"
-    on = " AND ".join(f"e.{k} = s.{k}" for k in _keys(source))
-    matches = (
-        f"SELECT e.{ROW}, CASE WHEN {matched} THEN {order.pos_of(f's.{KEY}')} END AS {POS} "
-        f"FROM (SELECT *, {order.probe_key(T)} AS {KEY} FROM {entity}) e "
-        f"ASOF LEFT JOIN ({rows}) s ON {on} AND e.{KEY} >= s.{KEY}"
-    )
+    import pyarrow as pa
+
+    source = wanted.source
+    order = _order(con, source, None if wanted.ttl is None else span[0] - wanted.ttl, span[1])
+    count = passes(source.rows)
     name = f"__sy_matches_{source.view.name}"
     query = (
         f"SELECT m.{ROW}, {wanted.feature_sql('s.')} FROM {name} m "
@@ -172,12 +179,41 @@ def point_in_time(
     )
     with _reading(source):
         # Two steps: the join's memory is freed before the features are fetched (a tenth less peak).
-        con.register(name, con.sql(matches).to_arrow_table())
+        parts = [_matches(entity, span[1], wanted, order, part, count) for part in range(count)]
+        matches = pa.concat_tables([con.sql(part).to_arrow_table() for part in parts])
+        con.register(name, matches)
         try:
             result = con.sql(query).to_arrow_table()
         finally:
             con.unregister(name)
     return result.drop_columns([ROW]).take(inverse_order(result.column(ROW).to_numpy()))
+
+
+def _matches(entity: str, latest: int, wanted: Wanted, order: Order, part: int, count: int) -> str:
+    """The matched source place (or NULL) of each entity row of pass ``part`` of ``count``."""
+    source, ttl = wanted.source, wanted.ttl
+    time, keys = source.time_sql(), _keys(source)
+    rows = (
+        f"SELECT {', '.join(keys)}, {order.source_key(time, source.created_sql())} AS {KEY} "
+        f"FROM {source.relation} WHERE {time} > {order.lo} AND {time} <= {latest}"
+    )
+    probes = entity
+    if count > 1:
+        mine = f"hash({', '.join(keys)}) % {count} = {part}"
+        probes = f"(SELECT * FROM {entity} WHERE {mine})"
+        same = " AND ".join(f"r.{k} = p.{k}" for k in keys)
+        wanted_keys = f"SELECT DISTINCT {', '.join(keys)} FROM {probes}"
+        rows = f"SELECT r.* FROM ({rows}) r SEMI JOIN ({wanted_keys}) p ON {same}"
+    # The probe's own time is unpacked from its key (no match is possible where it was clamped),
+    # so the join carries one column less.
+    since = f"{order.time_of(f'e.{KEY}')} - {ttl}"
+    matched = f"s.{KEY} IS NOT NULL" if ttl is None else f"{order.time_of(f's.{KEY}')} > {since}"
+    on = " AND ".join(f"e.{k} = s.{k}" for k in keys)
+    return (
+        f"SELECT e.{ROW}, CASE WHEN {matched} THEN {order.pos_of(f's.{KEY}')} END AS {POS} "
+        f"FROM (SELECT {', '.join(keys)}, {ROW}, {order.probe_key(T)} AS {KEY} FROM {probes}) e "
+        f"ASOF LEFT JOIN ({rows}) s ON {on} AND e.{KEY} >= s.{KEY}"
+    )
 
 
 def latest_rows(

@@ -61,7 +61,7 @@ def read(
     plan: OnlinePlan, store: OnlineStore, rows: Sequence[Mapping[str, Any]], now_ms: int
 ) -> dict[str, list[Any]]:
     """The request fields of ``rows`` and the planned features, one list per column."""
-    if (
+    if not _rows_of_dicts(rows) and (
         not isinstance(rows, Sequence)
         or isinstance(rows, str)
         or not all(isinstance(r, Mapping) for r in rows)
@@ -78,6 +78,11 @@ def read(
     for column in plan.columns:
         out[column] = found[column]
     return out
+
+
+def _rows_of_dicts(rows: Any) -> bool:
+    """Whether ``rows`` is a list of plain dicts (what JSON gives): checked without the ABCs."""
+    return type(rows) is list and all(type(row) is dict for row in rows)
 
 
 def _read_view(

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from shipyard._version import __version__
 from shipyard.server.encoding import OrjsonResponse
 from shipyard.server.errors import install_error_handlers
+from shipyard.server.fastpath import FastPathApp
 from shipyard.workspace import Workspace
 
 
@@ -30,7 +31,7 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
         webhooks,
     )
 
-    app = FastAPI(
+    app = FastPathApp(
         title="Shipyard",
         version=__version__,
         docs_url="/docs",
@@ -44,7 +45,8 @@ def create_app(workspace: Workspace, *, require_auth: bool) -> FastAPI:
     app.state.workspace = workspace
     app.state.require_auth = require_auth
     install_error_handlers(app)
-    # Routes are matched in order: the hot online-feature read goes first (saves ~1 ms per read).
+    # The hot online-feature read skips FastAPI's layers, and else is matched first.
+    app.fast_routes[("POST", features.ONLINE_PATH)] = features.online_read
     app.router.routes.append(features.online_route)
     app.include_router(features.online_router)  # its documentation (the route above serves it)
     for module in (health, experiments, runs, blobs, datasets, validation, tokens, audit):

@@ -36,9 +36,13 @@ WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 def bearer_secret(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, None when there is no header."""
-    header = request.headers.get("authorization")
-    if header is None:
+    # The raw (lowercased) headers, as Starlette's ``Headers`` reads them, without its
+    # KeyError when the header is absent: a few microseconds off every request.
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+    raw = next((value for name, value in headers if name == b"authorization"), None)
+    if raw is None:
         return None
+    header = raw.decode("latin-1")
     scheme, _, secret = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthenticationRequired("malformed Authorization header: send 'Authorization: Bearer <token>'")

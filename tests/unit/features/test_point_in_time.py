@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from shipyard.features import offline
 from shipyard.features.models import FeatureView
 from shipyard.features.offline import Order
 from shipyard.features.onlinestore.memory import MemoryOnlineStore
@@ -193,6 +194,22 @@ def test_every_sort_key_encoding_gives_the_same_answers(
     """Wide time ranges or many rows need a HUGEINT or STRUCT key instead of an UBIGINT one."""
     with mock.patch.object(Order, "sql_type", new=property(lambda self: encoding)):
         check_against_reference(rows, [GRID[0]], ttl, created, "aware_us", "utc")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=source_rows,
+    entities=entity_rows,
+    ttl=st.sampled_from(TTLS),
+    created=st.booleans(),
+    pass_rows=st.integers(1, 8),
+)
+def test_a_join_in_passes_gives_the_same_answers(
+    rows: list[dict[str, Any]], entities: list[dict[str, Any]], ttl: Any, created: bool, pass_rows: int
+) -> None:
+    """A large source is joined in passes, a share of the entities each: here a pass per few rows."""
+    with mock.patch.object(offline, "PASS_ROWS", pass_rows):
+        check_against_reference(rows, entities, ttl, created, "aware_us", "utc")
 
 
 def check_against_reference(

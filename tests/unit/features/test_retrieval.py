@@ -14,7 +14,7 @@ import pytest
 
 from shipyard.core.errors import InvalidInputError, NotFoundError
 from shipyard.datasets.service import DatasetService
-from shipyard.features import retrieval
+from shipyard.features import offline, retrieval
 from shipyard.features.models import Entity, FeatureService, FeatureView
 from shipyard.features.service import FeaturesService
 from shipyard.tracking.service import TrackingService
@@ -262,3 +262,37 @@ def test_a_ttl_of_a_thousand_years_works(service: FeaturesService, tmp_path: Pat
     frame = entities((1, T0), (3, T0))
     assert service.historical(frame, ["user_stats:avg"])["avg"].tolist() == [1.0, 9.0]
     assert service.historical(features=["user_stats:avg"], as_of=T0)["avg"].tolist() == [1.0, 9.0]
+
+
+def test_a_join_in_passes_pairs_keys_as_the_join_does(service: FeaturesService, tmp_path: Path) -> None:
+    """Each pass reads the source rows of its own entities with the join's equality: a float key
+    finds integer rows, both parts of a two-part key count, a missing key matches nothing."""
+    account = Entity(name="account", join_keys=["user_id", "country"])
+    users, countries = [u for u in range(12) for _ in range(2)], ["fr", "de"] * 12
+    source = pd.DataFrame(
+        {
+            "user_id": pd.array(users, dtype="int64"),
+            "country": countries,
+            "event_time": [T0 + (u % 3) * HOUR for u in users],
+            "spend": [float(u * 10 + (c == "de")) for u, c in zip(users, countries, strict=True)],
+        }
+    )
+    view = FeatureView(
+        name="spend", entities=[account], source=str(write_parquet(tmp_path / "s.parquet", source)),
+        timestamp_field="event_time", features={"spend": "float"},
+    )  # fmt: skip
+    service.apply([view])
+    frame = pd.DataFrame(
+        {
+            "user_id": [float(u) for u in range(13)] + [None, 4.0],  # 12 has no rows
+            "country": ["de" if u % 2 else "fr" for u in range(13)] + ["fr", None],
+            "event_timestamp": [T0 + 2 * HOUR] * 15,
+        }
+    )
+    whole = service.historical(frame, ["spend:spend"])["spend"].tolist()
+    with mock.patch.object(offline, "PASS_ROWS", 1):
+        assert offline.passes(len(source)) == offline.MAX_PASSES
+        passes = service.historical(frame, ["spend:spend"])["spend"].tolist()
+    expected = [u * 10 + u % 2 for u in range(12)]
+    assert whole[:12] == expected and passes[:12] == expected
+    assert all(pd.isna(v) for v in whole[12:]) and all(pd.isna(v) for v in passes[12:])

@@ -51,7 +51,7 @@ import orjson
 
 from shipyard.core.errors import InvalidInputError
 
-__all__ = ["entity_key", "entity_keys", "pack", "pack_rows", "unpack"]
+__all__ = ["compact", "entity_key", "entity_keys", "pack", "pack_rows", "unpack"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
@@ -170,13 +170,23 @@ def _all_plain(values: Iterable[Any]) -> bool:
     return True
 
 
+def compact(data: bytes) -> bytes:
+    """``data`` in an allocation of its own size.
+
+    orjson returns every document in a 4 KB allocation: a batch of ten thousand records
+    held at once would take 40 MB, and packing it was six times slower than copying each
+    record out (a small copy comes from Python's own allocator, and the 4 KB is reused).
+    """
+    return bytes(memoryview(data))
+
+
 def pack(values: Mapping[str, Any], event_ms: int) -> bytes:
     """One row of feature values and its event time (int ms) as bytes."""
     row = values if type(values) is dict else dict(values)
     if not _all_plain(row.values()):
         row = {name: _encode(v) for name, v in row.items()}
     try:
-        return orjson.dumps([event_ms if type(event_ms) is int else int(event_ms), row])
+        return compact(orjson.dumps([event_ms if type(event_ms) is int else int(event_ms), row]))
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
         raise InvalidInputError(f"cannot store feature values {values!r}: {exc}") from exc
 
@@ -201,7 +211,10 @@ def pack_rows(names: Sequence[str], columns: Sequence[Sequence[Any]], event_ms: 
     dumps = orjson.dumps
     try:
         # each row has one value per name by construction
-        return [dumps([at, dict(zip(keys, row, strict=False))]) for at, row in zip(times, rows, strict=True)]
+        return [
+            compact(dumps([at, dict(zip(keys, row, strict=False))]))
+            for at, row in zip(times, rows, strict=True)
+        ]
     except TypeError as exc:
         raise InvalidInputError(f"cannot store feature values: {exc}") from exc
     except ValueError as exc:  # zip(strict=True): columns of different lengths

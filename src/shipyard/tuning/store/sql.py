@@ -7,13 +7,18 @@ would split the metadata in two. The journal needs one table, made by Shipyard's
 own migrations, and works the same on SQLite and PostgreSQL.
 
 Appends from several processes stay in order with no gap: each append reads the
-highest ``seq`` and inserts after it, in one transaction; ``seq`` is the primary key,
-so of two appends that read the same highest ``seq`` one fails, and is retried.
+highest ``seq`` and inserts after it, in one transaction. On PostgreSQL the transaction
+first takes an advisory lock (``pg_advisory_xact_lock``), so appends queue rather than
+collide; on SQLite the write transaction itself serialises them. ``seq`` is the primary
+key all the same: of two appends that read the same highest ``seq`` one fails, and is
+retried after a short, growing, jittered pause.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +33,7 @@ from shipyard.tuning.store.base import JournalStore
 
 J = t.tuning_journal
 ATTEMPTS = 20
+JOURNAL_LOCK_KEY = 0x5348_5059_5455_4E45  # "SHPYTUNE"
 READ_BATCH = 5000
 
 
@@ -54,14 +60,16 @@ class SqlJournalStore(SqlStore, JournalStore):
         texts = [json.dumps(log, separators=(",", ":")) for log in logs]
 
         def write(conn: Connection) -> None:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(JOURNAL_LOCK_KEY)))
             last = conn.execute(sa.select(sa.func.max(J.c.seq))).scalar()
             start = -1 if last is None else int(last)
             conn.execute(J.insert(), [{"seq": start + 1 + i, "log": text} for i, text in enumerate(texts)])
 
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             try:
                 self._write(write)
                 return
             except IntegrityError:  # another process appended after the same log: go after it
-                continue
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise BackendUnavailable(f"could not append to the tuning journal after {ATTEMPTS} attempts")
