@@ -9,12 +9,12 @@ Everything below is imported on first use, so ``import shipyard`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 from shipyard._version import __version__
 
+TYPE_CHECKING = False  # not typing's: importing typing takes longer than a no-change `data status`
 if TYPE_CHECKING:
+    from typing import Any
+
     from shipyard import datasets, features, models, monitoring, pipelines, registry, serving, tuning
     from shipyard.core.config import Settings
     from shipyard.core.errors import (
@@ -141,6 +141,8 @@ __all__ = ["__version__", *sorted([*_EXPORTS, *_MODULES])]
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     if name in _MODULES:
         value: Any = importlib.import_module(_MODULES[name])
         globals()[name] = value

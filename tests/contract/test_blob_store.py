@@ -50,6 +50,17 @@ class BlobStoreContract:
         assert (tmp_path / "out" / "copy.bin").read_bytes() == BINARY
         assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "copy.bin"]
 
+    @pytest.mark.parametrize(
+        "sizes",
+        [[], [0], [5], [4096, 1, 0, 8191], [MIB + 3, 7, 2 * MIB]],
+        ids=["none", "empty", "one", "small", "big"],
+    )
+    def test_put_parts_stores_their_concatenation(self, store: BlobStore, sizes: list[int]) -> None:
+        parts = [os.urandom(n) for n in sizes]
+        store.put_parts("packs/p.pack", parts)
+        assert store.get_bytes("packs/p.pack") == b"".join(parts)
+        assert store.size("packs/p.pack") == sum(sizes)
+
     def test_binary_and_empty_content(self, store: BlobStore) -> None:
         store.put_bytes("bin", BINARY)
         store.put_bytes("empty", b"")
@@ -157,8 +168,11 @@ class BlobStoreContract:
             store.put_file("k/file", tmp_path / "big")
         with pytest.raises(BackendUnavailable):
             store.put_bytes("k/bytes", b"x" * MIB)
+        with pytest.raises(BackendUnavailable):
+            store.put_parts("k/parts", [b"x" * MIB, b"y" * MIB])
         assert not store.exists("k/file")
         assert not store.exists("k/bytes")
+        assert not store.exists("k/parts")
         assert list(store.list_keys()) == []
 
     def test_failed_overwrite_keeps_the_old_content(
@@ -248,10 +262,15 @@ class TestLocalBlobStore(BlobStoreContract):
             dst.write(data[:1024])
             raise OSError(28, "No space left on device")
 
+        def parts_half_then_fail(dst: Any, parts: Any) -> None:
+            dst.write(b"".join(parts)[:1024])
+            raise OSError(28, "No space left on device")
+
         def break_all() -> None:
             monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
             monkeypatch.setattr(local, "copy_fd", fd_half_then_fail)
             monkeypatch.setattr(local, "write_bytes", bytes_half_then_fail)
+            monkeypatch.setattr(local, "write_parts", parts_half_then_fail)
 
         return break_all
 
@@ -263,6 +282,53 @@ class TestLocalBlobStore(BlobStoreContract):
         assert not (tmp_path / "later").exists()
         store.put_bytes("k", b"v")
         assert (tmp_path / "later" / "k").read_bytes() == b"v"
+
+    @pytest.mark.parametrize("extra", [0, 1, 4095, 4097, 123_457])
+    @pytest.mark.parametrize("folder", ["tmp", "shm"])
+    def test_big_blobs_are_written_around_the_page_cache_byte_for_byte(
+        self, tmp_path: Path, extra: int, folder: str
+    ) -> None:
+        """Direct I/O where the file system has it (the tail padded, then cut), plain writes where not."""
+        if folder == "shm":
+            if not Path("/dev/shm").is_dir():
+                pytest.skip("no /dev/shm (tmpfs) here")
+            root = Path("/dev/shm") / f"shipyard-test-{uuid.uuid4().hex}"
+        else:
+            root = tmp_path / "store"
+        try:
+            store = LocalBlobStore(root)
+            data = os.urandom(local.DIRECT_COPY_MIN + extra)
+            (tmp_path / "src").write_bytes(data)
+            store.put_file("blob/file", tmp_path / "src")
+            store.put_parts("blob/parts", [data[:100], data[100:5000], data[5000:]])
+            assert store.get_bytes("blob/file") == data == store.get_bytes("blob/parts")
+            copy = store.stage_file(tmp_path / "src", fingerprint((tmp_path / "src").stat()))
+            copy.commit("blob/staged")
+            assert store.get_bytes("blob/staged") == data
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def test_a_file_system_that_refuses_direct_io_gets_plain_writes(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import errno
+        import fcntl
+
+        write = os.write
+
+        def refusing(fd: int, data: Any) -> int:  # as a file system without O_DIRECT answers
+            if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            return write(fd, data)
+
+        store = LocalBlobStore(tmp_path / "store")
+        data = os.urandom(local.DIRECT_COPY_MIN + 10)
+        (tmp_path / "src").write_bytes(data)
+        monkeypatch.setattr(os, "write", refusing)
+        store.put_file("blob/file", tmp_path / "src")
+        store.put_parts("blob/parts", [data[:7], data[7:]])
+        monkeypatch.undo()
+        assert store.get_bytes("blob/file") == data == store.get_bytes("blob/parts")
 
     def test_file_uri_bare_path_and_fsync(self, tmp_path: Path) -> None:
         by_uri = open_blob_store((tmp_path / "s").as_uri())

@@ -9,6 +9,7 @@ from shipyard.governance.store import AUDIT_STORES, AUTH_STORES
 from shipyard.governance.store.base import AuditStore, AuthStore
 from shipyard.governance.store.memory import MemoryAuditStore, MemoryAuthStore
 from shipyard.governance.store.sql import SqlAuditStore, SqlAuthStore
+from shipyard.governance.store.sqlite import SqliteAuditStore
 
 from .governance_contract import AuditStoreContract, AuthStoreContract
 
@@ -29,6 +30,17 @@ class TestSqliteAuditStore(AuditStoreContract):
     @pytest.fixture
     def store(self, sqlite_uri: str) -> AuditStore:
         return SqlAuditStore(sqlite_uri)
+
+
+class TestLiteSqliteAuditStore(AuditStoreContract):
+    """The audit store of the lean commands, on plain sqlite3 (the schema made by the SQL store)."""
+
+    @pytest.fixture
+    def store(self, sqlite_uri: str) -> AuditStore:
+        from shipyard.db.lite import LiteDatabase
+
+        SqlAuditStore(sqlite_uri)  # creates the schema
+        return SqliteAuditStore(LiteDatabase(sqlite_uri.removeprefix("sqlite:///")))
 
 
 class TestSqliteAuthStore(AuthStoreContract):

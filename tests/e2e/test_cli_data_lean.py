@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipyard.cli.data_lean import run_lean
 
@@ -134,6 +136,30 @@ def test_add_prints_the_same_as_the_typer_command(env: dict[str, str], tmp_path:
     }
 
 
+def test_add_to_an_initialised_home_writes_without_sqlalchemy_what_the_typer_command_reads(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run([SCRIPT, "init"], env, tmp_path).returncode == 0
+    data = make_data(tmp_path / "data")
+    probe = [sys.executable, "-c", PROBE.format(heavy=("sqlalchemy", "alembic", "typer", "rich", "pydantic"))]
+    for args in (
+        ["data", "add", str(data), "--name", "sales", "-m", "first"],
+        ["data", "add", "data", "-n", "sales"],
+    ):
+        lean = run([*probe, *args], env, tmp_path)
+        assert lean.returncode == 0, lean.stderr
+        assert lean.stderr.rsplit("HEAVY=", 1)[1].strip() == ""  # plain sqlite3: no SQLAlchemy, no Alembic
+    write(data / "extra.txt", "more")
+    assert "added sales@2" in run([*probe, "data", "add", "data", "-n", "sales"], env, tmp_path).stdout
+    for ref, expected in (("sales@1", (1, "first", 2)), ("sales", (2, None, 3))):
+        shown = json.loads(run([SCRIPT, "data", "show", ref, "--json"], env, tmp_path).stdout)
+        assert (shown["version"], shown["message"], shown["file_count"]) == expected
+    verified = run([SCRIPT, "audit", "verify"], env, tmp_path)
+    assert verified.returncode == 0 and "intact" in verified.stdout
+    events = run([SCRIPT, "audit", "list", "--json"], env, tmp_path).stdout
+    assert events.count('"dataset.add"') == 2
+
+
 def test_add_errors_are_reported_as_by_the_typer_command(env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     for args in (["data", "add", "nope", "--name", "x"], ["data", "add", "empty", "--name", "x"]):
@@ -158,3 +184,58 @@ def test_add_errors_are_reported_as_by_the_typer_command(env: dict[str, str], tm
 )
 def test_anything_but_the_plain_forms_goes_to_typer(argv: list[str]) -> None:
     assert run_lean(argv) is None
+
+
+homes = st.sampled_from([None, "", "h1", "sub/../h2", "~/shipyard-test-home", "ABS"])
+uris = st.sampled_from([None, "", "sqlite:///x.db", "sqlite:////tmp/y.db", "postgresql+psycopg://u@h/db"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    option_home=homes,
+    env_home=homes,
+    option_uri=uris,
+    env_uri=uris,
+    found=st.booleans(),
+    config=st.sampled_from([None, "", 'uri = "sqlite:///from-config.db"\n']),
+)
+def test_the_lean_status_resolves_home_and_uri_as_the_settings_do(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    option_home: str | None,
+    env_home: str | None,
+    option_uri: str | None,
+    env_uri: str | None,
+    found: bool,
+    config: str | None,
+) -> None:
+    from shipyard.cli.data_lean import home_and_uri
+    from shipyard.core.config import load_settings
+
+    def spelled(home: str | None) -> str | None:
+        return str(tmp_path / "abs-home") if home == "ABS" else home
+
+    work = tmp_path / "project" / "deeper"
+    work.mkdir(parents=True, exist_ok=True)
+    found_home = tmp_path / "project" / ".shipyard"
+    if found:
+        found_home.mkdir(exist_ok=True)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))  # where "~" leads
+    for var, value in (("SHIPYARD_HOME", spelled(env_home)), ("SHIPYARD_URI", env_uri)):
+        if value is None:
+            monkeypatch.delenv(var, raising=False)
+        else:
+            monkeypatch.setenv(var, value)
+    options = {k: v for k, v in (("home", spelled(option_home)), ("uri", option_uri)) if v is not None}
+    expected = load_settings(home=options.get("home"), uri=options.get("uri"))
+    if config is not None:
+        expected.home.mkdir(parents=True, exist_ok=True)
+        (expected.home / "config.toml").write_text(config)
+        expected = load_settings(home=options.get("home"), uri=options.get("uri"))
+    try:
+        assert home_and_uri(options) == (str(expected.home), expected.uri)
+    finally:
+        (expected.home / "config.toml").unlink(missing_ok=True)
+        if found_home.exists():
+            found_home.rmdir()

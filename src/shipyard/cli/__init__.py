@@ -8,8 +8,7 @@ the global options (``--home``, ``--uri``) and builds the workspace on first use
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not typing's, which the lean `data status` does not load
 if TYPE_CHECKING:  # typer is imported by the commands, not here: see shipyard.cli.entry
     import typer
 

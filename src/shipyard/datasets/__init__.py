@@ -9,14 +9,17 @@ domain (models, stores, service) stays light and free of front-door code.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False  # not typing's, which the lean `data status` does not load
+if TYPE_CHECKING:
+    from typing import Any
 
 SDK_FUNCTIONS = ("add", "get", "versions", "list", "status", "diff", "load", "checkout")
 __all__ = list(SDK_FUNCTIONS)
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     if name in SDK_FUNCTIONS:
         return getattr(importlib.import_module("shipyard.sdk.datasets"), name)
     raise AttributeError(f"module 'shipyard.datasets' has no attribute {name!r}")

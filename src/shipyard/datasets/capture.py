@@ -13,13 +13,14 @@ only if the version needs it, and dropped otherwise (:meth:`Snapshot.discard`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from shipyard.datasets.hashing import HashResult, StatCache, hash_files, is_settled
 from shipyard.datasets.models import FileEntry
-from shipyard.datasets.snapshot import SourceFile, manifest_digest, scan_source
+from shipyard.datasets.snapshot import FolderStat, SourceFile, manifest_digest, scan_source
 from shipyard.datasets.statcache import cache_file
 from shipyard.storage.packs import PACK_THRESHOLD
 
@@ -44,6 +45,8 @@ class Snapshot(NamedTuple):
 
     ``hashed.contents`` holds the bytes of the small files that were read (to be stored
     as they were hashed); ``staged`` the copies of big files under way, by file index.
+    ``folders`` are the folders of a plain scan of a folder, begun at ``scanned_ns``
+    (see :func:`~shipyard.datasets.snapshot.scan_folder`).
     """
 
     kind: str
@@ -53,6 +56,8 @@ class Snapshot(NamedTuple):
     digest: str
     hashed: HashResult
     staged: dict[int, StagedContent]
+    folders: list[FolderStat]
+    scanned_ns: int
 
     def discard(self) -> None:
         """Drop the staged copies not committed."""
@@ -72,7 +77,9 @@ def capture(
     progress: Progress | None = None,
 ) -> Snapshot:
     """Scan and hash a file or folder (unchanged files from the stat cache), staging big files."""
-    kind, files = scan_source(path)
+    folders: list[FolderStat] = []
+    scanned_ns = time.time_ns()
+    kind, files = scan_source(path, folders)
     staged: dict[int, StagedContent] = {}
     on_file: Callable[[int], None] | None = None
     if progress is not None:
@@ -98,7 +105,8 @@ def capture(
         for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
     )
     source = str(Path(path).absolute())
-    return Snapshot(kind, source, files, entries, manifest_digest(entries), hashed, staged)
+    digest = manifest_digest(entries)
+    return Snapshot(kind, source, files, entries, digest, hashed, staged, folders, scanned_ns)
 
 
 def _stage(content: ContentStore, files: Files, todo: list[int], staged: dict[int, StagedContent]) -> None:
@@ -119,15 +127,16 @@ def remember(
     manifest: str | None,
     *,
     folder: bool,
-) -> None:
+) -> bool:
     """Record the files of ``source`` in the stat cache, with their digests where trusted.
 
     With ``manifest`` (the files are all of the source and hold it), the manifest is
     recorded too when every file is out of the racy window, so that an unchanged source
     is recognised from its listing alone (see :mod:`shipyard.datasets.statcache`).
+    Returns whether the manifest was recorded.
     """
     if stat_cache is None:
-        return
+        return False
     trusted = [
         digest if size == f.size and is_settled(f.mtime_ns, hashed.started_ns) else None
         for f, digest, size in zip(files, hashed.digests, hashed.sizes, strict=True)
@@ -137,3 +146,4 @@ def remember(
     stat_cache.save_source(
         source, base, [(f.logical, f.size, f.mtime_ns, f.inode) for f in files], trusted, complete
     )
+    return complete is not None

@@ -30,9 +30,11 @@ from blake3 import blake3
 
 from shipyard.core.errors import InvalidInputError, NotFoundError
 from shipyard.datasets.statcache import CacheRow, StatCache
+from shipyard.datasets.statusfile import RACY_WINDOW_NS  # an entry is cached only once this old
 from shipyard.storage.digests import MMAP_THRESHOLD, PREFIX, digest_file
 
 __all__ = [
+    "RACY_WINDOW_NS",
     "HashResult",
     "StatCache",
     "file_content",
@@ -43,8 +45,6 @@ __all__ = [
     "run_chunked",
 ]
 
-#: An entry is cached only if the file was last modified this long before hashing began.
-RACY_WINDOW_NS = 100_000_000
 #: At most this many bytes of small files are kept in memory between hashing and storing.
 KEEP_BUDGET = 256 * 1024 * 1024
 #: Threads for many small files: their work is mostly system calls, so a few are enough.

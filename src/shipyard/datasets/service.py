@@ -9,6 +9,7 @@ unreferenced blobs, which a later add reuses and ``gc`` removes.
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,10 +23,11 @@ from shipyard.datasets.hashing import file_content, hash_files, run_chunked
 from shipyard.datasets.loading import FORMATS, load_tables
 from shipyard.datasets.materialize import local_copy, materialize
 from shipyard.datasets.models import Dataset, DatasetVersion, FileEntry
-from shipyard.datasets.quick_status import scan_existing, source_listing
 from shipyard.datasets.refs import check_dataset_name, parse_ref
 from shipyard.datasets.reports import DatasetDiff, GcReport, StatusReport
-from shipyard.datasets.snapshot import SourceFile, scan_source
+from shipyard.datasets.snapshot import FolderStat, SourceFile, scan_existing, scan_source
+from shipyard.datasets.statcache import source_listing
+from shipyard.datasets.statusfile import remove_status, write_status
 from shipyard.datasets.store.base import DatasetStore
 from shipyard.storage.packs import PACK_THRESHOLD
 
@@ -81,10 +83,32 @@ class DatasetService:
             raise
         finally:
             snapshot.discard()
-        remember(
+        complete = remember(
             self.stat_cache, snapshot.source, snapshot.files, snapshot.hashed, snapshot.digest, folder=folder
         )
+        held = complete and (version.digest, version.kind, version.source_path) == (
+            snapshot.digest,
+            snapshot.kind,
+            snapshot.source,
+        )
+        self._save_status(version, snapshot.files, snapshot.folders, snapshot.scanned_ns, held)
         return version
+
+    def _save_status(
+        self, version: DatasetVersion, files: Files, folders: list[FolderStat], scanned_ns: int, held: bool
+    ) -> None:
+        """Write the status file of ``version`` when its source ``held`` it as scanned; else drop it.
+
+        A version that is not the latest is never given one (``add`` and ``status`` only
+        see the latest); see :mod:`shipyard.datasets.statusfile`.
+        """
+        if self.home is None:
+            return
+        if not held or version.source_path is None:
+            remove_status(self.home, version.name)
+            return
+        head = (version.name, version.version, version.digest, version.kind, version.source_path)
+        write_status(self.home, head, files, folders, scanned_ns)
 
     def _record_version(
         self, name: str, message: str | None, snapshot: Snapshot, progress: Progress | None
@@ -208,8 +232,13 @@ class DatasetService:
         source = Path(version.source_path)
         if not source.exists():
             raise InvalidInputError(f"the source of {version.ref}, {str(source)!r}, no longer exists")
-        files = scan_existing(source) or scan_source(source)[1]  # a folder may now be empty
+        folders: list[FolderStat] = []
+        scanned_ns = time.time_ns()
+        files = scan_existing(source, folders) or scan_source(source)[1]  # a folder may now be empty
+        latest = parse_ref(name).version is None  # only the latest version has a status file
         if self._unchanged_listing(version, files):
+            if latest:
+                self._save_status(version, files, folders, scanned_ns, held=True)
             return StatusReport(version.ref, str(source), [], [], [], len(files), 0)
         hashed = hash_files(
             [f.path for f in files],
@@ -231,7 +260,11 @@ class DatasetService:
             hashed=hashed.hashed,
         )
         manifest = version.digest if report.clean else None
-        remember(self.stat_cache, version.source_path, files, hashed, manifest, folder=source.is_dir())
+        complete = remember(
+            self.stat_cache, version.source_path, files, hashed, manifest, folder=source.is_dir()
+        )
+        if latest:
+            self._save_status(version, files, folders, scanned_ns, complete and report.clean)
         return report
 
     def _unchanged_listing(self, version: DatasetVersion, files: Files) -> bool:

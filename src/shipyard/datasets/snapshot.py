@@ -43,11 +43,22 @@ class SourceFile(NamedTuple):
         return (self.size, self.mtime_ns, self.inode)
 
 
-def scan_source(path: str | Path) -> tuple[str, list[SourceFile]]:
+class FolderStat(NamedTuple):
+    """A folder of a scanned source: its path as scanned, its stats (taken before listing it), subfolders."""
+
+    path: str
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    subdirs: list[str]
+
+
+def scan_source(path: str | Path, folders: list[FolderStat] | None = None) -> tuple[str, list[SourceFile]]:
     """``("file"|"folder", [SourceFile, ...])`` for a file or a folder, sorted by logical path.
 
     A missing path, an empty folder, a special file (FIFO, socket, device) or a symlink
     that is broken or leaves the folder raise :class:`InvalidInputError` naming it.
+    ``folders``, when given, receives the folders of the scan (see :func:`scan_folder`).
     """
     source = Path(path)
     try:
@@ -58,7 +69,7 @@ def scan_source(path: str | Path) -> tuple[str, list[SourceFile]]:
     except OSError as exc:
         raise InvalidInputError(f"cannot add {str(source)!r}: {exc.strerror or exc}") from exc
     if stat.S_ISDIR(mode):
-        files = scan_folder(source)
+        files = scan_folder(source, folders)
         if not files:
             raise InvalidInputError(f"cannot add {str(source)!r}: the folder is empty (it holds no files)")
         return "folder", files
@@ -69,14 +80,27 @@ def scan_source(path: str | Path) -> tuple[str, list[SourceFile]]:
     return "file", [SourceFile(str(source), logical, st.st_size, st.st_mtime_ns, st.st_ino)]
 
 
-def scan_folder(root: Path) -> list[SourceFile]:
+def scan_existing(source: Path, folders: list[FolderStat] | None = None) -> list[SourceFile] | None:
+    """The files of a source folder or file as ``data status`` scans them; None if it is neither."""
+    if source.is_dir():
+        return scan_folder(source, folders)
+    if source.is_file():
+        return scan_source(source)[1]
+    return None
+
+
+def scan_folder(root: Path, folders: list[FolderStat] | None = None) -> list[SourceFile]:
     """The files under ``root`` as :func:`~shipyard.storage.paths.walk_upload` finds them, with stats.
 
     One ``scandir`` per folder and one ``stat`` per file; a tree with a symlink or a
-    special file is left to ``walk_upload``, which follows or refuses them.
+    special file is left to ``walk_upload``, which follows or refuses them. ``folders``,
+    when given, receives every folder of the tree in scan order (the root first), each
+    stat'ed before it was listed; it is left empty when the tree was left to ``walk_upload``.
     """
     found: list[SourceFile] = []
-    if not _scan_plain(str(root), "", found):
+    if not _scan_plain(str(root), "", found, folders=folders):
+        if folders is not None:
+            folders.clear()
         found = []
         for file, logical in walk_upload(root):
             st = file.stat()
@@ -85,13 +109,23 @@ def scan_folder(root: Path) -> list[SourceFile]:
     return found
 
 
-def _scan_plain(folder: str, prefix: str, found: list[SourceFile], plain: bool = True) -> bool:
-    """Add the files under ``folder``; False at the first symlink or special file.
+def _scan_plain(
+    folder: str,
+    prefix: str,
+    found: list[SourceFile],
+    plain: bool = True,
+    folders: list[FolderStat] | None = None,
+) -> bool:
+    """Add the files under ``folder`` (its folders to ``folders``); False at a symlink or special file.
 
     ``plain`` says the folder names in ``prefix`` need no check (then only a file's own
     name is matched against :data:`_PLAIN_NAME`; anything else gets the full check).
     """
     try:
+        subdirs: list[str] = []
+        if folders is not None:  # stat'ed before listed: a change meanwhile shows next time
+            st = os.stat(folder)  # noqa: PTH116
+            folders.append(FolderStat(folder, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, subdirs))
         entries = list(os.scandir(folder))
     except OSError as exc:
         raise InvalidInputError(f"cannot list folder {folder!r}: {exc}") from exc
@@ -101,7 +135,8 @@ def _scan_plain(folder: str, prefix: str, found: list[SourceFile], plain: bool =
         logical = prefix + entry.name
         simple = plain and _PLAIN_NAME.fullmatch(entry.name) is not None
         if entry.is_dir(follow_symlinks=False):
-            if not _scan_plain(entry.path, logical + "/", found, simple):
+            subdirs.append(entry.name)
+            if not _scan_plain(entry.path, logical + "/", found, simple, folders):
                 return False
         elif entry.is_file(follow_symlinks=False):
             if not (simple and len(logical) <= MAX_PATH_LENGTH):

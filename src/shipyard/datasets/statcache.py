@@ -29,8 +29,12 @@ import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from shipyard.datasets.snapshot import SourceFile
 
 #: ``(absolute path, size, mtime_ns, inode, digest)``
 CacheRow = tuple[str, int, int, int, str]
@@ -155,3 +159,8 @@ def read_source(cache_path: Path | str, root: str) -> tuple[str, bytes] | None:
 def listing(files: Iterable[ListedFile]) -> bytes:
     """The canonical listing of ``(logical path, size, mtime_ns, inode)`` (sorted here)."""
     return orjson.dumps(sorted(tuple(f) for f in files))
+
+
+def source_listing(files: Iterable[SourceFile]) -> bytes:
+    """The listing of scanned files, as the stat cache records it."""
+    return listing((f.logical, f.size, f.mtime_ns, f.inode) for f in files)

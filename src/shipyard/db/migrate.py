@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from shipyard.core.errors import BackendUnavailable
 from shipyard.db.engine import with_retry
+from shipyard.db.lite import known_head
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _checked: set[str] = set()
@@ -86,5 +87,4 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
 
 def _known_head() -> str:
     """Newest revision id, read from the file names without importing Alembic."""
-    names = sorted(p.stem for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
-    return names[-1].split("_", 1)[0]
+    return known_head()

@@ -22,7 +22,7 @@ import os
 import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from shipyard.core.errors import BackendUnavailable, ConflictError, InvalidInputError, NotFoundError
@@ -81,7 +81,9 @@ def check_keys(keys: Iterable[str]) -> list[str]:
     """:func:`check_key` of many keys at once (one scan when all are plain, as generated keys are)."""
     keys = list(keys)
     try:
-        plain = _PLAIN_KEY_LINES.fullmatch("\n".join(keys) + "\n" if keys else "") is not None
+        lines = "\n".join(keys) + "\n" if keys else ""
+        # as many lines as keys: a key holding a newline would pass as two plain ones
+        plain = lines.count("\n") == len(keys) and _PLAIN_KEY_LINES.fullmatch(lines) is not None
     except TypeError:  # not all strings
         plain = False
     if (
@@ -158,6 +160,10 @@ class BlobStore(ABC):
         if not isinstance(data, bytes | bytearray | memoryview):
             raise InvalidInputError(f"put_bytes expects bytes, got {type(data).__name__}")
         self._put_bytes(check_key(key), bytes(data))
+
+    def put_parts(self, key: str, parts: Sequence[bytes]) -> None:
+        """Store the concatenation of ``parts`` under ``key``, atomically (unjoined, where a backend can)."""
+        self._put_bytes(check_key(key), b"".join(parts))
 
     def get_bytes(self, key: str) -> bytes:
         """The content stored under ``key``."""

@@ -73,7 +73,8 @@ def check_digests(digests: Sequence[str]) -> list[str]:
     True
     """
     try:
-        if _DIGEST_LINES.fullmatch("\n".join(digests) + "\n" if digests else ""):
+        lines = "\n".join(digests) + "\n" if digests else ""
+        if lines.count("\n") == len(digests) and _DIGEST_LINES.fullmatch(lines):  # no digest holds a newline
             return list(digests)
     except TypeError:  # not all strings
         pass

@@ -95,7 +95,7 @@ def write_pack(blobs: BlobStore, folder: str, items: Sequence[tuple[str, bytes]]
         offset += len(data)
     index = encode_index(entries, offset)
     pack_id = blake3(index).hexdigest()[:32]
-    blobs.put_bytes(f"{folder}/{pack_id}.pack", b"".join(data for _, data in items))
+    blobs.put_parts(f"{folder}/{pack_id}.pack", [data for _, data in items])
     blobs.put_bytes(f"{folder}/{pack_id}.idx", index)
     return pack_id, entries
 

@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shipyard.core.errors import BackendUnavailable, InvalidInputError, NotFoundError
@@ -218,6 +218,7 @@ digest_text = st.one_of(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(key_text, max_size=5))
+@example(["-\n-"])  # one key holding a newline is not two plain keys
 def test_checking_many_keys_agrees_with_checking_each(keys: list[str]) -> None:
     each = [_outcome(check_key, key) for key in keys]
     expected = next((o for o in each if isinstance(o, type)), each)
@@ -226,6 +227,7 @@ def test_checking_many_keys_agrees_with_checking_each(keys: list[str]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(digest_text, max_size=5))
+@example(["blake3:" + "0" * 64 + "\nblake3:" + "1" * 64])  # one digest holding a newline is not two
 def test_checking_many_digests_agrees_with_checking_each(digests: list[str]) -> None:
     each = [_outcome(check_digest, d) for d in digests]
     expected = next((o for o in each if isinstance(o, type)), each)

@@ -9,10 +9,27 @@ schema, a locked or damaged file); the caller then asks the store.
 
 from __future__ import annotations
 
-import contextlib
+import os
 import sqlite3
-from pathlib import Path
-from typing import NamedTuple
+from collections import namedtuple  # loaded by sqlite3 anyway; typing.NamedTuple would load typing and re
+
+from shipyard.datasets.store import sqlite_path
+
+__all__ = ["VersionHead", "latest_versions", "read_only_uri", "sqlite_path"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _Head(NamedTuple):
+        name: str
+        version: int
+        digest: str
+        kind: str
+        source_path: str | None
+
+else:
+    _Head = namedtuple("_Head", "name version digest kind source_path")
 
 _LATEST = (
     "SELECT d.name, v.version, v.digest, v.kind, v.source_path FROM datasets d "
@@ -21,30 +38,24 @@ _LATEST = (
 )
 
 
-class VersionHead(NamedTuple):
-    """The latest version of a dataset, without its manifest."""
+class VersionHead(_Head):
+    """The latest version of a dataset, no manifest: ``(name, version, digest, kind, source_path)``."""
 
-    name: str
-    version: int
-    digest: str
-    kind: str
-    source_path: str | None
+    __slots__ = ()
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
 
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a plain ``sqlite:///path`` URI, else None.
+def read_only_uri(path: str) -> str:
+    """The SQLite URI that opens the database file ``path`` read-only.
 
-    >>> sqlite_path("sqlite:////tmp/x/shipyard.db"), sqlite_path("sqlite:///:memory:")
-    (PosixPath('/tmp/x/shipyard.db'), None)
+    >>> read_only_uri("/srv/a?b#c%d.db")
+    'file:/srv/a%3fb%23c%25d.db?mode=ro'
     """
-    if not uri.startswith("sqlite:///") or "?" in uri:
-        return None
-    path = uri.removeprefix("sqlite:///")
-    return Path(path) if path and not path.startswith(":memory:") else None
+    quoted = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")  # noqa: PTH100
+    return f"file:{quoted}?mode=ro"
 
 
 def latest_versions(uri: str, name: str | None = None) -> list[VersionHead] | None:
@@ -54,12 +65,15 @@ def latest_versions(uri: str, name: str | None = None) -> list[VersionHead] | No
     ``name`` is None, for the store to report.
     """
     path = sqlite_path(uri)
-    if path is None or not path.is_file():
+    if path is None or not os.path.isfile(path):  # noqa: PTH113
         return None
     query, args = (_LATEST + " AND d.name = ?", (name,)) if name is not None else (_LATEST, ())
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
             rows = conn.execute(query + " ORDER BY d.name", args).fetchall()
+        finally:
+            conn.close()
     except sqlite3.Error:
         return None
     if name is not None and not rows:
