@@ -1,6 +1,8 @@
 """A real ``python -m shipyard.server`` process on a free loopback port, for REST tests.
 
-Use it as ``with running_server(backend_uri, artifacts_dir, home_dir) as url: ...``.
+Use it as ``with running_server(backend_uri, artifacts_dir, home_dir) as url: ...``, or
+``with server_with_users(folder, {"ed": "editor"}) as (url, secrets): ...`` for a server
+with ``--auth`` on a SQLite database in ``folder`` and a token per user.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,3 +96,24 @@ def _print_if_failed(proc: subprocess.Popen[bytes], log_path: Path) -> None:
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     if "Traceback" in text or proc.returncode not in (0, -15, 143):
         print(f"--- shipyard server output ({log_path}) ---\n{text}", file=sys.stderr)
+
+
+@contextmanager
+def server_with_users(folder: Path, users: Mapping[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """A server with ``--auth`` on ``folder/meta.db`` and ``folder/artifacts``; yields its URL and
+    the token secret of each of ``users`` (``{name: role}``), created before it starts."""
+    from shipyard.core.config import load_settings
+    from shipyard.workspace import Workspace
+
+    settings = load_settings(
+        home=str(folder / "server-home"),
+        uri=f"sqlite:///{folder / 'meta.db'}",
+        artifacts_uri=str(folder / "artifacts"),
+    )
+    local = Workspace(settings)
+    try:
+        secrets = {name: local.auth.create_token(name, role)[1] for name, role in users.items()}
+    finally:
+        local.close()
+    with running_server(settings.uri, folder / "artifacts", folder / "server-home", auth=True) as url:
+        yield url, secrets

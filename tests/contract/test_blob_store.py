@@ -291,7 +291,7 @@ class TestLocalBlobStore(BlobStoreContract):
         """Direct I/O where the file system has it (the tail padded, then cut), plain writes where not."""
         if folder == "shm":
             if not Path("/dev/shm").is_dir():
-                pytest.skip("no /dev/shm (tmpfs) here")
+                service_missing("/dev/shm (tmpfs)", "mount a tmpfs at /dev/shm")
             root = Path("/dev/shm") / f"shipyard-test-{uuid.uuid4().hex}"
         else:
             root = tmp_path / "store"

@@ -29,7 +29,7 @@ from shipyard.core.config import load_settings
 from shipyard.core.errors import InvalidInputError, NotFoundError, PermissionDenied
 from shipyard.monitoring.rest import RestMonitors
 from shipyard.workspace import Workspace, set_workspace
-from tests.contract.server_process import running_server
+from tests.contract.server_process import server_with_users
 from tests.unit.monitoring.monitor_support import HOUR, T0, Receiver, make_frame, register, traffic
 
 USERS = {"vic": "viewer", "ed": "editor"}
@@ -99,18 +99,10 @@ def hook() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, hook: str) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("monitors-server")
-    settings = load_settings(
-        home=str(folder / "server-home"),
-        uri=f"sqlite:///{folder / 'meta.db'}",
-        artifacts_uri=str(folder / "artifacts"),
-    )
-    local = Workspace(settings)
-    secrets = {name: local.auth.create_token(name, role)[1] for name, role in USERS.items()}
-    local.close()
     with pytest.MonkeyPatch.context() as env:  # the server's environment, read when alerts fire
         env.setenv(HOOK_ENV, f"{hook}/XYZTOKEN")
         env.delenv(MISSING_ENV, raising=False)
-        with running_server(settings.uri, folder / "artifacts", folder / "server-home", auth=True) as url:
+        with server_with_users(folder, USERS) as (url, secrets):
             running = Server(url, secrets, folder, hook)
             editor = running.workspace("ed")
             register(editor, seed=1)

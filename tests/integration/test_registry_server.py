@@ -26,7 +26,7 @@ from shipyard.registry import gates
 from shipyard.registry.webhooks import SIGNATURE_HEADER, verify_signature
 from shipyard.workspace import Workspace
 from tests.contract.registry_packages import add_datasets, log_package
-from tests.contract.server_process import running_server
+from tests.contract.server_process import server_with_users
 
 USERS = {"vic": "viewer", "ed": "editor", "amy": "approver", "bob": "approver", "root": "admin"}
 
@@ -58,15 +58,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("registry-server")
-    settings = load_settings(
-        home=str(folder / "server-home"),
-        uri=f"sqlite:///{folder / 'meta.db'}",
-        artifacts_uri=str(folder / "artifacts"),
-    )
-    local = Workspace(settings)
-    secrets = {name: local.auth.create_token(name, role)[1] for name, role in USERS.items()}
-    local.close()
-    with running_server(settings.uri, folder / "artifacts", folder / "server-home", auth=True) as url:
+    with server_with_users(folder, USERS) as (url, secrets):
         running = Server(url, secrets, folder)
         editor = running.workspace("ed")
         data = add_datasets(editor, folder / "data")

@@ -22,7 +22,7 @@ from shipyard.core.errors import InvalidInputError, NotFoundError, PermissionDen
 from shipyard.serving.models import RouteStatus
 from shipyard.serving.rest import RestServing
 from shipyard.workspace import Workspace
-from tests.contract.server_process import running_server
+from tests.contract.server_process import server_with_users
 from tests.unit.serving.conftest import FEATURES, log_model, make_frame
 from tests.unit.serving.test_prediction_log import record
 
@@ -53,15 +53,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serving-server")
-    settings = load_settings(
-        home=str(folder / "server-home"),
-        uri=f"sqlite:///{folder / 'meta.db'}",
-        artifacts_uri=str(folder / "artifacts"),
-    )
-    local = Workspace(settings)
-    secrets = {name: local.auth.create_token(name, role)[1] for name, role in USERS.items()}
-    local.close()
-    with running_server(settings.uri, folder / "artifacts", folder / "server-home", auth=True) as url:
+    with server_with_users(folder, USERS) as (url, secrets):
         running = Server(url, secrets, folder)
         editor = running.workspace("ed")
         for seed in (1, 2, 3):

@@ -80,6 +80,17 @@ def traffic(
     return [str(r["request_id"]) for r in records]
 
 
+def drifting(ws: Workspace, actions: list[Any], version: int = 1) -> None:
+    """Monitor ``m`` of ``fraud-svc`` with a feature-drift check and ``actions``, and drifted
+    traffic from ``fraud:<version>`` at ``T0``: its first run fires."""
+    import shipyard as sy
+
+    sy.monitor(
+        "m", "fraud-svc", reference=make_frame(800, 1), checks=[sy.checks.feature_drift()], actions=actions
+    )
+    traffic(ws, make_frame(400, 3, shift=200.0), T0, version=version)
+
+
 def label(ws: Workspace, ids: list[str], frame: pd.DataFrame) -> None:
     ws.serving.record_feedback(
         [{"request_id": i, "label": int(y)} for i, y in zip(ids, frame["fraud"], strict=True)]

@@ -14,7 +14,7 @@ from shipyard.monitoring.store.sql import SqlMonitorStore
 from shipyard.workspace import Workspace
 from tests.conftest import free_port
 
-from .monitor_support import HOUR, T0, Receiver, deploy, make_frame, register, traffic
+from .monitor_support import HOUR, T0, Receiver, deploy, drifting, register
 
 
 @pytest.fixture
@@ -27,20 +27,13 @@ def deployed(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def _drifting(ws: Workspace, actions: list[object]) -> None:
-    sy.monitor(
-        "m", "fraud-svc", reference=make_frame(800, 1), checks=[sy.checks.feature_drift()], actions=actions
-    )  # type: ignore[list-item]
-    traffic(ws, make_frame(400, 3, shift=200.0), T0, version=2)
-
-
 def test_notify_posts_slack_json_and_rollback_and_retrain_act(deployed: Workspace, receiver: str) -> None:
     actions = [
         sy.actions.notify(webhook=receiver),
         sy.actions.rollback(model="fraud", alias="production", on="warning"),
         sy.actions.retrain(pipeline="train_mod:training", params={"epochs": 2}, on="warning"),
     ]
-    _drifting(deployed, actions)
+    drifting(deployed, actions, version=2)
     result = deployed.monitors.run("m", now=T0 + HOUR)
     outcomes = {a["action"]: a for a in result.actions}
     assert outcomes["notify"]["status"] == "ok", outcomes
@@ -58,12 +51,13 @@ def test_notify_posts_slack_json_and_rollback_and_retrain_act(deployed: Workspac
 def test_failing_webhook_is_retried_then_recorded(deployed: Workspace, receiver: str) -> None:
     Receiver.status = 503
     dead = f"http://127.0.0.1:{free_port()}/nobody"
-    _drifting(
+    drifting(
         deployed,
         [
             sy.actions.notify(webhook=receiver, retries=2, backoff_s=0.0),
             sy.actions.notify(webhook=dead, retries=1, backoff_s=0.0),
         ],
+        version=2,
     )
     result = deployed.monitors.run("m", now=T0 + HOUR)
     statuses = [(a["action"], a["status"]) for a in result.actions]
@@ -108,7 +102,7 @@ def test_racing_evaluations_fire_and_notify_once(deployed: Workspace, receiver: 
         content=lambda: ws.content,
         audit=lambda: ws.audit,
     )
-    _drifting(ws, [sy.actions.notify(webhook=receiver, retries=0)])
+    drifting(ws, [sy.actions.notify(webhook=receiver, retries=0)], version=2)
     rival: list[MonitorResult] = []
     store.rival = lambda: rival.append(service.run("m", now=T0 + HOUR))
     mine = service.run("m", now=T0 + HOUR)

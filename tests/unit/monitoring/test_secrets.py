@@ -19,7 +19,7 @@ from shipyard.monitoring.actions import checked_action
 from shipyard.monitoring.redaction import redact_params, redact_url, redact_urls_in
 from shipyard.workspace import Workspace
 
-from .monitor_support import HOUR, T0, Receiver, deploy, make_frame, register, traffic
+from .monitor_support import HOUR, T0, Receiver, deploy, drifting, register
 
 SECRET_PARTS = ("T0SECRET", "B0SECRET", "XYZTOKEN", "QSECRET", "HMACKEY")
 
@@ -92,16 +92,9 @@ def deployed(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def _drifting(ws: Workspace, actions: list[object]) -> None:
-    sy.monitor(
-        "m", "fraud-svc", reference=make_frame(800, 1), checks=[sy.checks.feature_drift()], actions=actions
-    )  # type: ignore[list-item]
-    traffic(ws, make_frame(400, 3, shift=200.0), T0)
-
-
 def test_a_webhook_is_kept_but_never_shown(deployed: Workspace, receiver: str) -> None:
     secret_url = f"{receiver}/T0SECRET/B0SECRET/XYZTOKEN?token=QSECRET"
-    _drifting(deployed, [sy.actions.notify(webhook=secret_url, secret="HMACKEY", retries=0)])
+    drifting(deployed, [sy.actions.notify(webhook=secret_url, secret="HMACKEY", retries=0)])
     monitor = deployed.monitors.get("m")
     assert monitor.actions[0].params["webhook"] == secret_url  # the stored spec keeps what was given
     assert monitor.actions[0].params["secret"] == "HMACKEY"
@@ -136,7 +129,7 @@ def test_an_env_webhook_is_read_when_the_alert_fires(
     deployed: Workspace, receiver: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SHIPYARD_TEST_HOOK", f"{receiver}/XYZTOKEN")
-    _drifting(deployed, [sy.actions.notify(webhook="env:SHIPYARD_TEST_HOOK", retries=0)])
+    drifting(deployed, [sy.actions.notify(webhook="env:SHIPYARD_TEST_HOOK", retries=0)])
     assert deployed.monitors.get("m").actions[0].params["webhook"] == "env:SHIPYARD_TEST_HOOK"
     monkeypatch.setenv("SHIPYARD_TEST_HOOK", f"{receiver}/XYZTOKEN?v=2")  # changed after creation
     result = deployed.monitors.run("m", now=T0 + HOUR)
@@ -153,7 +146,7 @@ def test_a_missing_env_webhook_is_a_failed_notification(
         monkeypatch.delenv("SHIPYARD_TEST_HOOK", raising=False)
     else:
         monkeypatch.setenv("SHIPYARD_TEST_HOOK", value)
-    _drifting(
+    drifting(
         deployed,
         [
             sy.actions.notify(webhook="env:SHIPYARD_TEST_HOOK", retries=0),
