@@ -36,7 +36,7 @@ from shipyard.serving.models import (
     Route,
     RouteStatus,
 )
-from shipyard.serving.prediction_log import PredictionLogger, segment_table
+from shipyard.serving.prediction_log import Logged, PredictionLogger, segment_table
 from shipyard.serving.prediction_query import to_frame
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class RestServing:
                 self._logger = PredictionLogger(self.write_segment, **options)
             return self._logger
 
-    def write_segment(self, deployment: str, records: builtins.list[dict[str, Any]]) -> None:
+    def write_segment(self, deployment: str, records: builtins.list[Logged]) -> None:
         """Upload ``records`` as one Parquet segment, then index it on the server."""
         import pyarrow.compute as pc
         import pyarrow.parquet as pq

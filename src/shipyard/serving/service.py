@@ -41,7 +41,7 @@ from shipyard.serving.models import (
     Route,
     RouteStatus,
 )
-from shipyard.serving.prediction_log import PredictionLogger, segment_table
+from shipyard.serving.prediction_log import Logged, PredictionLogger, segment_table
 from shipyard.serving.prediction_query import SegmentFiles, find_request_ids, query_table, to_frame
 from shipyard.serving.specs import (
     RouteArg,
@@ -277,7 +277,7 @@ class ServingService:
                 self._logger = PredictionLogger(self.write_segment, **options)
             return self._logger
 
-    def write_segment(self, deployment: str, records: builtins.list[dict[str, Any]]) -> None:
+    def write_segment(self, deployment: str, records: builtins.list[Logged]) -> None:
         """Write ``records`` as one Parquet segment in the content store and index it."""
         import pyarrow.compute as pc
         import pyarrow.parquet as pq

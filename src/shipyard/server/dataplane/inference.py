@@ -6,7 +6,10 @@ Both front doors (``/v1`` and the V2 protocol) parse their own payloads into
 
 The prediction log gets one record per row (a request of ``n > 1`` rows logs
 ``<request id>/0`` ... ``<request id>/<n-1>``), handed to the serving service's
-non-blocking :class:`~shipyard.serving.prediction_log.PredictionLogger`.
+non-blocking :class:`~shipyard.serving.prediction_log.PredictionLogger`. A numeric
+model's answer is handed over as it is (an
+:class:`~shipyard.serving.prediction_log.Answered`: ids, outputs and the input matrix);
+the logger's thread makes the records, so the request path builds no row or record.
 
 Shadow copies go on a bounded queue after the answer is sent; one background task
 drains it in batches (one model call per shadow model per batch), logs the outputs
@@ -17,6 +20,7 @@ counts it: a shadow never slows or fails the primary.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -29,9 +33,11 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core.errors import ShipyardError
 from shipyard.server.dataplane.inputs import Columns, Prepared, RequestRejected
 from shipyard.server.dataplane.runners import Outcome, predict_batch
+from shipyard.serving.prediction_log import Answered, Logged
 
 if TYPE_CHECKING:
     from shipyard.features.service import FeaturesService
+    from shipyard.models.package import LoadedModel
     from shipyard.server.dataplane.live import LiveDeployment, LiveRoute
     from shipyard.server.dataplane.metrics import ServingMetrics
     from shipyard.serving.prediction_log import PredictionLogger
@@ -52,14 +58,6 @@ class Answer:
     prepared: Prepared  # what the model was given
 
 
-@dataclass(frozen=True)
-class _ShadowCopy:
-    deployment: str
-    routes: tuple[LiveRoute, ...]
-    answer: Answer
-    request_id: str
-
-
 class Inference:
     """The prediction path shared by the endpoints, with the prediction log and the shadow queue."""
 
@@ -76,10 +74,12 @@ class Inference:
         self.logger = logger
         self._features = features
         self._shadow_size = shadow_queue_size
-        self._shadows: asyncio.Queue[_ShadowCopy] | None = None
+        # Answered requests waiting for the shadow routes: (deployment, answer, request id).
+        self._copies: collections.deque[tuple[LiveDeployment, Answer, str]] = collections.deque()
+        self._shadow_wake: asyncio.Event | None = None
         self._shadow_task: asyncio.Task[None] | None = None
         self._busy = False
-        self._held: list[dict[str, Any]] = []
+        self._held: list[Logged] = []
         self._hand_over_at: asyncio.TimerHandle | None = None
 
     # -- the request path --------------------------------------------------------------------
@@ -191,6 +191,25 @@ class Inference:
     ) -> None:
         ts = int(time.time() * 1000)
         predictions, probabilities = outcome.predictions, outcome.probabilities
+        if prepared.layout is not None and prepared.matrix is not None:  # numeric: no record built here
+            self._held.append(
+                Answered(
+                    request_id,
+                    ts,
+                    deployment,
+                    route,
+                    version,
+                    shadow,
+                    latency_ms,
+                    prepared.layout,
+                    prepared.matrix,
+                    None if prepared.layout.exact else prepared.columns,
+                    predictions,
+                    probabilities,
+                )
+            )
+            self._schedule_hand_over()
+            return
         count = len(predictions)
         held = self._held
         rows = prepared.rows()
@@ -236,69 +255,99 @@ class Inference:
         """Queue a copy of the answered request for the deployment's shadow routes (dropped when full)."""
         if not deployment.shadows:
             return
-        if self._shadows is None:
-            self._shadows = asyncio.Queue(self._shadow_size)
-            self._shadow_task = asyncio.get_running_loop().create_task(self._drain_shadows())
-        try:
-            self._shadows.put_nowait(_ShadowCopy(deployment.name, deployment.shadows, answer, request_id))
-        except asyncio.QueueFull:
+        copies = self._copies
+        if len(copies) >= self._shadow_size:
             for route in deployment.shadows:
                 self.metrics.shadow_dropped(deployment.name, route.name, "queue_full")
+            return
+        copies.append((deployment, answer, request_id))
+        if len(copies) == 1:  # the drainer may be waiting for a first copy
+            if self._shadow_wake is None:
+                self._shadow_wake = asyncio.Event()
+                self._shadow_task = asyncio.get_running_loop().create_task(self._drain_shadows())
+            self._shadow_wake.set()
 
     async def _drain_shadows(self) -> None:
-        assert self._shadows is not None
+        assert self._shadow_wake is not None
+        copies = self._copies
         while True:
-            copies = [await self._shadows.get()]
+            if not copies:
+                self._shadow_wake.clear()
+                await self._shadow_wake.wait()
+                continue
             self._busy = True
-            await asyncio.sleep(SHADOW_LINGER_S)  # let copies gather: one model call for many
-            while len(copies) < SHADOW_BATCH and not self._shadows.empty():
-                copies.append(self._shadows.get_nowait())
             try:
-                await self._run_shadows(copies)
+                await asyncio.sleep(SHADOW_LINGER_S)  # let copies gather: one model call for many
+                taken = [copies.popleft() for _ in range(min(len(copies), SHADOW_BATCH))]
+                await self._run_shadows(taken)
             except Exception:
                 log.exception("shadow predictions failed")
             finally:
                 self._busy = False
 
-    async def _run_shadows(self, copies: list[_ShadowCopy]) -> None:
-        groups: dict[int, tuple[str, LiveRoute, list[tuple[Prepared, str]]]] = {}
-        for copy in copies:
-            for route in copy.routes:
+    async def _run_shadows(self, copies: list[tuple[LiveDeployment, Answer, str]]) -> None:
+        groups: dict[int, tuple[str, LiveRoute, list[Prepared], list[str]]] = {}
+        for deployment, answer, request_id in copies:
+            for route in deployment.shadows:
                 try:
-                    prepared = _for_shadow(route, copy.answer)
+                    prepared = _for_shadow(route, answer)
                 except RequestRejected:
-                    self.metrics.shadow_dropped(copy.deployment, route.name, "input")
+                    self.metrics.shadow_dropped(deployment.name, route.name, "input")
                     continue
-                key = id(route.target)
-                groups.setdefault(key, (copy.deployment, route, []))[2].append((prepared, copy.request_id))
+                group = groups.get(id(route.target))
+                if group is None:
+                    group = groups[id(route.target)] = (deployment.name, route, [], [])
+                group[2].append(prepared)
+                group[3].append(request_id)
         loop = asyncio.get_running_loop()
-        for deployment, route, items in groups.values():
+        for name, route, batch, request_ids in groups.values():
             target = route.target
             started = time.perf_counter()
-            batch = [p for p, _ in items]
             try:
                 if target.inline:
-                    outcomes = predict_batch(target.model, batch)
+                    done = _shadow_batch(target.model, batch)
                 else:
-                    outcomes = await loop.run_in_executor(self.executor, predict_batch, target.model, batch)
+                    done = await loop.run_in_executor(self.executor, _shadow_batch, target.model, batch)
             except Exception as exc:
-                log.warning("shadow %s/%s (%s) failed: %s", deployment, route.name, target.model_version, exc)
-                self.metrics.shadow_dropped(deployment, route.name, "model_error", len(items))
+                log.warning("shadow %s/%s (%s) failed: %s", name, route.name, target.model_version, exc)
+                self.metrics.shadow_dropped(name, route.name, "model_error", len(batch))
                 continue
             latency_ms = (time.perf_counter() - started) * 1000.0
-            self.metrics.shadow(deployment, route.name, target.model_version, len(items))
-            if self.logger is not None:
-                for (prepared, request_id), outcome in zip(items, outcomes, strict=True):
-                    self._log(
-                        deployment,
+            self.metrics.shadow(name, route.name, target.model_version, len(batch))
+            if self.logger is None:
+                continue
+            matrix, outcomes = done
+            layout = target.plan.layout
+            if matrix is not None and layout is not None:  # one hand-over for the whole batch
+                self._held.append(
+                    Answered(
+                        _row_ids(batch, request_ids),
+                        int(time.time() * 1000),
+                        name,
                         route.name,
                         target.model_version,
-                        prepared,
-                        outcome,
-                        request_id,
+                        True,
                         latency_ms,
-                        shadow=True,
+                        layout,
+                        matrix,
+                        None if layout.exact else _stacked_columns(batch),
+                        outcomes[0].predictions,
+                        None,
                     )
+                )
+                self._schedule_hand_over()
+                continue
+            for prepared, request_id, outcome in zip(batch, request_ids, outcomes, strict=True):
+                self._log(
+                    name,
+                    route.name,
+                    target.model_version,
+                    prepared,
+                    outcome,
+                    request_id,
+                    latency_ms,
+                    True,
+                )
 
     async def close(self) -> None:
         """Finish the queued shadow copies (for at most ``SHADOW_DRAIN_S``), hand every record over."""
@@ -306,10 +355,10 @@ class Inference:
         self.hand_over()
 
     async def _stop_shadows(self) -> None:
-        if self._shadow_task is None or self._shadows is None:
+        if self._shadow_task is None:
             return
         deadline = time.monotonic() + SHADOW_DRAIN_S
-        while (self._busy or not self._shadows.empty()) and time.monotonic() < deadline:
+        while (self._busy or self._copies) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         self._shadow_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -320,6 +369,34 @@ def _for_shadow(route: LiveRoute, answer: Answer) -> Prepared:
     """The shadow's input: the primary's own when both models take the same columns, else checked anew."""
     plan = route.target.plan
     prepared = answer.prepared
-    if plan.key is not None and plan.key == answer.route.target.plan.key:
+    if plan.same_layout(answer.route.target.plan):
         return dataclasses.replace(prepared, proba=False) if prepared.proba else prepared
     return plan.prepare(answer.columns)
+
+
+def _shadow_batch(model: LoadedModel, batch: list[Prepared]) -> tuple[Any, list[Outcome]]:
+    """A shadow model's outputs on ``batch``: the stacked matrix and one outcome for all its rows
+    when every item has a matrix, else no matrix and an outcome per item."""
+    import numpy as np
+
+    if all(p.matrix is not None for p in batch):
+        matrices = [p.matrix for p in batch if p.matrix is not None]
+        matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
+        return matrix, [Outcome(model.predict_rows(matrix).tolist(), None)]
+    return None, predict_batch(model, batch)
+
+
+def _row_ids(batch: list[Prepared], request_ids: list[str]) -> tuple[str, ...]:
+    """The prediction log's id of each row of ``batch``."""
+    if all(p.count == 1 for p in batch):
+        return tuple(request_ids)
+    return tuple(
+        rid if p.count == 1 else f"{rid}/{i}"
+        for p, rid in zip(batch, request_ids, strict=True)
+        for i in range(p.count)
+    )
+
+
+def _stacked_columns(batch: list[Prepared]) -> dict[str, list[Any]]:
+    names = list(batch[0].columns)
+    return {name: [v for p in batch for v in p.columns[name]] for name in names}

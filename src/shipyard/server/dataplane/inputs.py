@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shipyard.models.signature import Signature
+from shipyard.serving.prediction_log import InputLayout
 
 if TYPE_CHECKING:
     import numpy as np
@@ -154,6 +155,7 @@ class Prepared:
     columns: dict[str, list[Any]]  # the model's inputs, in signature order (for the prediction log)
     matrix: np.ndarray[Any, Any] | None
     proba: bool
+    layout: InputLayout | None = None  # how ``matrix`` lays the inputs out (numeric signatures)
     _rows: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     def rows(self) -> list[dict[str, Any]]:
@@ -180,6 +182,22 @@ class InputPlan:
         self.numeric = signature is not None and all(c.dtype in _NUMERIC for c in signature.inputs)
         # Two plans with the same key lay the same columns out the same way.
         self.key = None if signature is None else tuple((c.name, c.dtype) for c in signature.inputs)
+        self.layout = (
+            InputLayout(tuple(self.names), tuple(self.dtypes))
+            if self.numeric and self.names and self.dtypes
+            else None
+        )
+        self._same: dict[int, tuple[InputPlan, bool]] = {}
+
+    def same_layout(self, other: InputPlan) -> bool:
+        """Whether ``other`` lays the same columns out the same way (remembered per plan: the keys
+        are compared once, not on every request)."""
+        if other is self:
+            return self.key is not None
+        known = self._same.get(id(other))
+        if known is None or known[0] is not other:
+            known = self._same[id(other)] = (other, self.key is not None and self.key == other.key)
+        return known[1]
 
     def prepare(self, columns: Columns, proba: bool = False) -> Prepared:
         """``columns`` checked and laid out; :class:`RequestRejected` (422) naming the bad columns."""
@@ -202,7 +220,7 @@ class InputPlan:
             picked[name] = values
         if missing or mistyped:
             raise _mismatch(missing, mistyped)
-        return Prepared(columns.count, picked, self._matrix(picked, columns.count), proba)
+        return Prepared(columns.count, picked, self._matrix(picked, columns.count), proba, self.layout)
 
     def _matrix(self, picked: dict[str, list[Any]], count: int) -> np.ndarray[Any, Any] | None:
         if not self.numeric:
