@@ -477,7 +477,7 @@ def _answered_table(items: list[Answered]) -> pa.Table:
     fields = list(zip(*items, strict=True))
     request_ids: list[str] = fields[0]
     take = None
-    if rows != len(items):  # requests of several rows, or batches: one record per row
+    if rows != len(items) or tuple in set(map(type, request_ids)):  # several rows, or batches
         take = pa.array(np.repeat(np.arange(len(items)), counts))
         request_ids = [i for rid, n in zip(request_ids, counts, strict=True) for i in _row_ids(rid, n)]
         predictions = list(itertools.chain.from_iterable(fields[10]))
